@@ -1,0 +1,1 @@
+"""fastgan: train MLP GANs fast on a CPU."""

@@ -1,0 +1,1 @@
+"""Numba kernels and their plain-NumPy twins (imported as fastgan.kernels)."""
