@@ -1,0 +1,26 @@
+"""The backend interface: the handful of primitives a training step is made of.
+
+A backend is a namespace of functions with the signatures of `fastgan.kernels.reference`. The
+NumPy backend *is* that module; the Numba backend maps the same names to the jitted kernels.
+"""
+from types import SimpleNamespace
+
+PRIMITIVES = ("dense_forward", "dense_backward", "loss_head", "sgd_update", "adam_update",
+              "ema_update", "clip_update")
+BACKENDS = ("numba", "numpy")
+
+
+def get_backend(name):
+    """Return the backend called `name` ("numba" or "numpy") as a namespace of primitives."""
+    if name == "numpy":
+        from .kernels import reference as ref
+        modules = [ref]
+    elif name == "numba":
+        from .kernels import dense, losses, optim
+        modules = [dense, losses, optim]
+    else:
+        raise ValueError(f"backend={name!r} is not known; use one of {', '.join(BACKENDS)}")
+    found = {}
+    for module in modules:
+        found.update({p: getattr(module, p) for p in PRIMITIVES if hasattr(module, p)})
+    return SimpleNamespace(name=name, **found)

@@ -1,0 +1,134 @@
+"""Run configuration: every option a training run needs, validated once at the boundary."""
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+from .backends import BACKENDS
+from .kernels.codes import ACTIVATIONS
+
+LOSSES = ("non-saturating", "minimax", "least-squares", "hinge", "wasserstein")
+OPTIMIZERS = ("sgd", "adam")
+HIDDEN = ("relu", "leaky_relu", "tanh", "sigmoid")
+G_OUTPUTS = ("tanh", "linear")
+DTYPES = ("float32", "float64")
+
+
+@dataclasses.dataclass
+class Config:
+    """All hyper-parameters of a GAN run. See README "Python API" for each field."""
+
+    g_layers: list = dataclasses.field(default_factory=lambda: [100, 128, 784])
+    d_layers: list = dataclasses.field(default_factory=lambda: [784, 128, 1])
+    g_activation: str = "relu"
+    d_activation: str = "leaky_relu"
+    alpha: float = 0.01
+    g_output: str = "tanh"
+    loss: str = "non-saturating"
+    d_steps: int = 1
+    optimizer: str = "sgd"
+    learning_rate: float = 1e-3
+    g_lr: float | None = None
+    d_lr: float | None = None
+    decay_rate: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    eps: float = 1e-8
+    batch_size: int = 64
+    epochs: int = 100
+    dropout: float = 0.0
+    dtype: str = "float64"
+    backend: str = "numba"
+    seed: int = 0
+    threads: int | None = None
+
+    def validate(self):
+        """Raise ValueError/TypeError naming the first bad field; return self."""
+        _check_layers("g_layers", self.g_layers)
+        _check_layers("d_layers", self.d_layers)
+        if self.d_layers[-1] != 1:
+            raise ValueError(f"d_layers={self.d_layers} must end in 1 (one logit per sample)")
+        _check_choice("g_activation", self.g_activation, HIDDEN)
+        _check_choice("d_activation", self.d_activation, HIDDEN)
+        _check_choice("g_output", self.g_output, G_OUTPUTS)
+        _check_choice("loss", self.loss, LOSSES)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("dtype", self.dtype, DTYPES)
+        _check_choice("backend", self.backend, BACKENDS)
+        for name in ("batch_size", "epochs", "d_steps"):
+            _check_int(name, getattr(self, name), low=1)
+        _check_int("seed", self.seed, low=0)
+        if self.threads is not None:
+            _check_int("threads", self.threads, low=1)
+        for name in ("learning_rate", "eps"):
+            _check_float(name, getattr(self, name), low=0, open_low=True)
+        for name in ("g_lr", "d_lr"):
+            if getattr(self, name) is not None:
+                _check_float(name, getattr(self, name), low=0, open_low=True)
+        _check_float("decay_rate", self.decay_rate, low=0)
+        _check_float("alpha", self.alpha, low=0)
+        for name in ("beta1", "beta2", "dropout"):
+            _check_float(name, getattr(self, name), low=0, high=1)
+        return self
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values):
+        """Build and validate a Config from a dict, rejecting unknown keys."""
+        if not isinstance(values, dict):
+            raise ValueError(f"config must be a JSON object, got {type(values).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config option(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(known))}")
+        return cls(**values).validate()
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes).validate()
+
+    @property
+    def lr_g(self):
+        return self.learning_rate if self.g_lr is None else self.g_lr
+
+    @property
+    def lr_d(self):
+        return self.learning_rate if self.d_lr is None else self.d_lr
+
+    @property
+    def n_threads(self):
+        return self.threads or os.cpu_count() or 1
+
+
+def _check_layers(name, sizes):
+    if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
+        raise ValueError(f"{name}={sizes!r} must list at least two layer sizes, input first")
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
+            raise ValueError(f"{name}={list(sizes)} holds {s!r}; every size must be a positive int")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not known; use one of {', '.join(choices)}")
+
+
+def _check_int(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}={value!r} must be an int")
+    if value < low:
+        raise ValueError(f"{name}={value} must be >= {low}")
+
+
+def _check_float(name, value, low=None, high=None, open_low=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name}={value!r} must be a number")
+    if not np.isfinite(value):
+        raise ValueError(f"{name}={value} must be finite")
+    if low is not None and (value < low or (open_low and value == low)):
+        raise ValueError(f"{name}={value} must be {'>' if open_low else '>='} {low}")
+    if high is not None and value >= high:
+        raise ValueError(f"{name}={value} must be < {high}")

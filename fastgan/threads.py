@@ -1,0 +1,41 @@
+"""One place that sets the thread counts of Numba and of BLAS, so they never oversubscribe.
+
+The Numba backend splits each minibatch across cores itself and calls BLAS from every core,
+so BLAS must run single-threaded; the NumPy backend leaves the parallelism to BLAS.
+"""
+import contextlib
+
+import numba
+from threadpoolctl import threadpool_limits
+
+
+def available_cores():
+    """Threads Numba can run (its NUMBA_NUM_THREADS, by default the machine's cores)."""
+    return numba.config.NUMBA_NUM_THREADS
+
+
+def check_threads(threads):
+    """Raise ValueError unless `threads` is None or in 1..available_cores()."""
+    if threads is None:
+        return
+    limit = available_cores()
+    if not 1 <= threads <= limit:
+        raise ValueError(f"threads={threads} must be between 1 and {limit}, the cores Numba "
+                         f"can use here (set NUMBA_NUM_THREADS to change that limit)")
+
+
+@contextlib.contextmanager
+def thread_settings(backend, threads=None):
+    """Run the block with `threads` cores (None: all) split as `backend` needs them."""
+    check_threads(threads)
+    n = threads or available_cores()
+    if backend == "numba":
+        # numba's np.dot uses SciPy's BLAS; load it first so threadpoolctl can see it
+        import scipy.linalg.cython_blas  # noqa: F401
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=1 if backend == "numba" else n, user_api="blas"):
+            yield n
+    finally:
+        numba.set_num_threads(previous)

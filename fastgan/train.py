@@ -1,0 +1,86 @@
+"""The training loop: epochs of shuffled full batches, a time budget, stop requests, history."""
+import math
+import time
+
+import numpy as np
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or a weight became NaN or infinite."""
+
+
+class Trainer:
+    """Drives an Engine over data (n, features) and keeps the position a resume needs.
+
+    The data order is one permutation per epoch drawn from the run's generator, so a run
+    resumed from (epoch, batch, perm, rng state) sees exactly the batches it would have seen.
+    """
+
+    def __init__(self, engine, data):
+        self.engine = engine
+        cfg = engine.cfg
+        self.data = np.ascontiguousarray(data, dtype=engine.dtype)
+        per_step = cfg.batch_size * cfg.d_steps
+        self.steps_per_epoch = self.data.shape[0] // per_step
+        if self.steps_per_epoch == 0:
+            raise ValueError(
+                f"the data has {self.data.shape[0]} samples, fewer than batch_size*d_steps="
+                f"{per_step}; lower batch_size or give more data")
+        self.epoch = 0
+        self.batch = 0
+        self.step = 0
+        self.perm = None
+        self.history = {"d_loss": [], "g_loss": []}
+
+    def run(self, epochs, minutes=None, on_step=None, on_epoch=None, should_stop=None):
+        """Train until `epochs` epochs are done, `minutes` pass, or should_stop() is true.
+
+        on_step(trainer, d_loss, g_loss) runs after every step, on_epoch(trainer) after each
+        epoch (after the learning-rate decay). Returns the reason it stopped: "done", "time"
+        or "stopped".
+        """
+        deadline = None if minutes is None else time.perf_counter() + 60.0 * minutes
+        while self.epoch < epochs:
+            if self.batch == 0:
+                self.perm = self.engine.rng.permutation(self.data.shape[0])
+            while self.batch < self.steps_per_epoch:
+                d_loss, g_loss = self._one_step()
+                if on_step is not None:
+                    on_step(self, d_loss, g_loss)
+                if should_stop is not None and should_stop():
+                    return "stopped"
+                if deadline is not None and time.perf_counter() >= deadline:
+                    return "time"
+            self.engine.end_epoch(self.epoch)
+            self.epoch += 1
+            self.batch = 0
+            self.check_weights()
+            if on_epoch is not None:
+                on_epoch(self)
+        return "done"
+
+    def _one_step(self):
+        eng, n = self.engine, self.engine.n
+        d_loss = 0.0
+        for k in range(eng.cfg.d_steps):
+            start = (self.batch * eng.cfg.d_steps + k) * n
+            d_loss = eng.d_step(self.data, self.perm[start:start + n])
+        g_loss = eng.g_step()
+        self.batch += 1
+        self.step += 1
+        if not (math.isfinite(d_loss) and math.isfinite(g_loss)):
+            raise TrainingDiverged(
+                f"loss became {d_loss if not math.isfinite(d_loss) else g_loss} at step "
+                f"{self.step}; lower the learning rate or use float64, and resume from the "
+                f"last good checkpoint")
+        self.history["d_loss"].append(d_loss)
+        self.history["g_loss"].append(g_loss)
+        return d_loss, g_loss
+
+    def check_weights(self):
+        """Raise TrainingDiverged if any weight of G or D is NaN or infinite."""
+        for name, net in (("generator", self.engine.G), ("discriminator", self.engine.D)):
+            if not np.isfinite(net.params).all():
+                raise TrainingDiverged(
+                    f"the {name}'s weights became NaN or infinite by step {self.step}; lower "
+                    f"the learning rate and resume from the last good checkpoint")

@@ -1,0 +1,111 @@
+"""Fused dense-layer kernels: the minibatch is split across cores, each core runs a
+single-threaded BLAS product on its block and the fused epilogue on the rows still in cache.
+
+The matrix products go to BLAS through np.dot: at these sizes it beat a Numba loop nest (see
+README "How it is fast"). BLAS must run single-threaded here (fastgan.threads sees to it): the
+parallelism is ours, so the two thread pools never compete for the cores.
+"""
+import numpy as np
+from numba import njit, prange
+
+# Activation codes, as in codes.py (kept local: Numba freezes module globals at compile time).
+_RELU, _LEAKY_RELU, _TANH, _SIGMOID = 1, 2, 3, 4
+# Work is cut into blocks of fixed size, not one block per thread: each block is computed the
+# same way whichever thread runs it, so results are bit-exact for any thread count.
+_ROWS = 32    # batch rows per block of the forward pass and of dx
+_KROWS = 64   # rows of dw per block
+
+
+@njit(cache=True, inline="always")
+def _activate(z, act, alpha):
+    if act == _RELU:
+        return z if z > 0 else z * 0
+    if act == _LEAKY_RELU:
+        return z if z > 0 else alpha * z
+    if act == _TANH:
+        return np.tanh(z)
+    if act == _SIGMOID:
+        if z >= 0:
+            return 1 / (1 + np.exp(-z))
+        e = np.exp(z)
+        return e / (1 + e)
+    return z
+
+
+@njit(cache=True, inline="always")
+def _derivative(y, act, alpha):
+    """act'(z) from y = act(z)."""
+    if act == _RELU:
+        return 1 if y > 0 else 0
+    if act == _LEAKY_RELU:
+        return 1 if y > 0 else alpha
+    if act == _TANH:
+        return 1 - y * y
+    if act == _SIGMOID:
+        return y * (1 - y)
+    return 1
+
+
+@njit(cache=True, inline="always")
+def _span(size, step, t):
+    """Rows [lo, hi) of block t when `size` rows are cut into blocks of `step` rows."""
+    lo = t * step
+    return lo, min(lo + step, size)
+
+
+@njit(cache=True, parallel=True)
+def dense_forward(x, w, b, act, alpha, mask, out, h):
+    """out = act(x @ w + b); h = out * mask when mask is non-empty. x (n, k), w (k, m), b (m,)."""
+    n, m = out.shape
+    dropout = mask.size > 0
+    # each block owns whole rows of out, so writes never collide
+    for t in prange((n + _ROWS - 1) // _ROWS):
+        lo, hi = _span(n, _ROWS, t)
+        np.dot(x[lo:hi], w, out[lo:hi])
+        for i in range(lo, hi):
+            for j in range(m):
+                y = _activate(out[i, j] + b[j], act, alpha)
+                out[i, j] = y
+                if dropout:
+                    h[i, j] = y * mask[i, j]
+
+
+@njit(cache=True, parallel=True)
+def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, xt):
+    """dz = dout * mask * act'(out) into dout (n, m); dx = dz @ w.T; dw = x.T @ dz, db = sum(dz).
+
+    Empty dw skips dw and db, empty dx skips dx. xt (k, n) is scratch for x.T.
+    """
+    n, m = out.shape
+    k = x.shape[1]
+    dropout = mask.size > 0
+    for t in prange((n + _ROWS - 1) // _ROWS):
+        lo, hi = _span(n, _ROWS, t)
+        for i in range(lo, hi):
+            for j in range(m):
+                g = dout[i, j]
+                if dropout:
+                    g = g * mask[i, j]
+                dout[i, j] = g * _derivative(out[i, j], act, alpha)
+        if dx.size > 0:
+            np.dot(dout[lo:hi], w.T, dx[lo:hi])
+    if dw.size > 0:
+        # split dw by rows: each block owns rows of dw, so no reduction across threads
+        for t in prange((k + _KROWS - 1) // _KROWS):
+            lo, hi = _span(k, _KROWS, t)
+            xt[lo:hi] = x[:, lo:hi].T
+            np.dot(xt[lo:hi], dout, dw[lo:hi])
+        _column_sums(dout, db)
+
+
+@njit(cache=True, parallel=True)
+def _column_sums(a, out):
+    """out[j] = sum_i a[i, j], rows in order: the result does not depend on the thread count."""
+    n, m = a.shape
+    for blk in prange((m + 63) // 64):
+        lo, hi = _span(m, 64, blk)
+        for j in range(lo, hi):
+            out[j] = 0
+        for i in range(n):
+            for j in range(lo, hi):
+                out[j] += a[i, j]

@@ -1,0 +1,124 @@
+"""Plain-NumPy twins of the Numba kernels: same names, same signatures, same results.
+
+They fill preallocated outputs like the kernels do. The NumPy backend runs on them, and the
+tests hold every kernel to its twin. Empty (size-0) arrays mean "not wanted": no mask, no dw,
+no dx.
+"""
+import numpy as np
+
+from .codes import BCE, HINGE, LEAKY_RELU, LINEAR, NEG_SOFTPLUS, RELU, SIGMOID, SQUARED, TANH
+
+
+def _activate(z, act, alpha):
+    if act == RELU:
+        return np.maximum(z, 0)
+    if act == LEAKY_RELU:
+        return np.where(z > 0, z, alpha * z)
+    if act == TANH:
+        return np.tanh(z)
+    if act == SIGMOID:
+        return _sigmoid(z)
+    return z
+
+
+def _sigmoid(z):
+    # exp of a non-positive number never overflows
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _derivative(y, act, alpha):
+    """act'(z) written in terms of y = act(z), so backward needs no pre-activations."""
+    if act == RELU:
+        return (y > 0).astype(y.dtype)
+    if act == LEAKY_RELU:
+        return np.where(y > 0, 1, alpha).astype(y.dtype)
+    if act == TANH:
+        return 1 - y * y
+    if act == SIGMOID:
+        return y * (1 - y)
+    return np.ones_like(y)
+
+
+def dense_forward(x, w, b, act, alpha, mask, out, h):
+    """out = act(x @ w + b); h = out * mask when mask is given (dropout).
+
+    x (n, k), w (k, m), b (m,), mask (n, m) or empty, out (n, m), h (n, m) or empty.
+    """
+    np.matmul(x, w, out=out)
+    out += b
+    out[...] = _activate(out, act, alpha)
+    if mask.size:
+        np.multiply(out, mask, out=h)
+
+
+def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, xt):
+    """Backward of dense_forward from the upstream gradient dout (n, m), overwritten with dz.
+
+    Fills dw (k, m) and db (m,) unless dw is empty, and dx (n, k) unless dx is empty.
+    xt (k, n) is scratch the Numba kernel needs; the twin leaves it alone.
+    """
+    if mask.size:
+        dout *= mask
+    dout *= _derivative(out, act, alpha)
+    if dw.size:
+        np.matmul(x.T, dout, out=dw)
+        db[...] = dout.sum(axis=0)
+    if dx.size:
+        np.matmul(dout, w.T, out=dx)
+
+
+def loss_head(logits, head, target, weight, dlogits):
+    """Return weight * sum f(l) over logits (n, 1) and fill dlogits with weight * f'(l).
+
+    bce: softplus(l) - t*l (sigmoid + binary cross-entropy, stable for any |l|);
+    neg_softplus: -softplus(l) (the minimax generator loss log(1 - D));
+    squared: (l - t)^2 / 2; hinge: relu(1 - t*l); linear: -t*l (Wasserstein).
+    """
+    l = logits
+    if head == BCE:
+        f = _softplus(l) - target * l
+        d = _sigmoid(l) - target
+    elif head == NEG_SOFTPLUS:
+        f = -_softplus(l)
+        d = -_sigmoid(l)
+    elif head == SQUARED:
+        f = 0.5 * (l - target) ** 2
+        d = l - target
+    elif head == HINGE:
+        f = np.maximum(1 - target * l, 0)
+        d = np.where(1 - target * l > 0, -target, 0).astype(l.dtype)
+    else:
+        f = -target * l
+        d = np.full_like(l, -target)
+    dlogits[...] = weight * d
+    return float(weight * f.sum(dtype=np.float64))
+
+
+def _softplus(l):
+    return np.maximum(l, 0) + np.log1p(np.exp(-np.abs(l)))
+
+
+def sgd_update(p, g, lr):
+    """p -= lr * g over flat parameter and gradient buffers (size,)."""
+    p -= lr * g
+
+
+def adam_update(p, g, m, v, lr_t, beta1, beta2, eps, c2):
+    """One Adam step over flat buffers (size,); lr_t = lr / (1 - beta1^t), c2 = 1 / (1 - beta2^t)."""
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * (g * g)
+    p -= lr_t * m / (np.sqrt(v * c2) + eps)
+
+
+def ema_update(avg, p, decay):
+    """avg = decay * avg + (1 - decay) * p over flat buffers (size,)."""
+    avg *= decay
+    avg += (1 - decay) * p
+
+
+def clip_update(p, c):
+    """Clip p (size,) to [-c, c] in place (Wasserstein weight clipping)."""
+    np.clip(p, -c, c, out=p)
