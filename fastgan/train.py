@@ -32,6 +32,28 @@ class Trainer:
         self.perm = None
         self.history = {"d_loss": [], "g_loss": []}
 
+    def position(self):
+        """Where the run stands: what a checkpoint needs to resume it exactly."""
+        return {"epoch": self.epoch, "batch": self.batch, "step": self.step,
+                "n_data": self.data.shape[0],
+                "perm": self.perm if self.perm is not None else np.zeros(0, np.int64),
+                "d_loss": self.history["d_loss"], "g_loss": self.history["g_loss"]}
+
+    def restore(self, pos):
+        """Continue from a `position()`; the data must be the run's own."""
+        n = self.data.shape[0]
+        if pos["n_data"] not in (0, n):
+            raise ValueError(f"the checkpoint was trained on {pos['n_data']} samples but the "
+                             f"data has {n}; resume with the same dataset and digits")
+        perm = np.asarray(pos["perm"], np.int64)
+        if pos["batch"] > 0 and (perm.shape != (n,) or pos["batch"] >= self.steps_per_epoch
+                                 or not np.array_equal(np.sort(perm), np.arange(n))):
+            raise ValueError("the checkpoint's data order does not fit this data; resume "
+                             "with the same dataset, digits, batch size and d_steps")
+        self.epoch, self.batch, self.step = pos["epoch"], pos["batch"], pos["step"]
+        self.perm = perm if pos["batch"] > 0 else None
+        self.history = {"d_loss": list(pos["d_loss"]), "g_loss": list(pos["g_loss"])}
+
     def run(self, epochs, minutes=None, on_step=None, on_epoch=None, should_stop=None):
         """Train until `epochs` epochs are done, `minutes` pass, or should_stop() is true.
 

@@ -1,0 +1,188 @@
+"""`GAN`: a drop-in for the NumPy tutorial's class, and fastgan's modern API on the same engine."""
+import dataclasses
+
+import numpy as np
+
+from .backends import get_backend
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import Config
+from .data.sources import scale_images, select_digits
+from .engine import Engine
+from .threads import check_threads, thread_settings
+from .train import Trainer
+
+_OPTIONS = {f.name for f in dataclasses.fields(Config)} - {"g_layers", "d_layers"}
+
+
+class GAN:
+    """A generator/discriminator pair of MLPs and everything needed to train them.
+
+    Called like the NumPy tutorial's class, ``GAN([3])`` builds its GAN: G 100-128-784 (relu,
+    tanh), D 784-128-1 (leaky relu, sigmoid), SGD with lr <- lr / (1 + decay * epoch).
+    Keyword options set everything else; see `Config` for the list.
+
+    Parameters
+    ----------
+    numbers : list of int, optional
+        Digits `train` keeps (the tutorial's digit subset); None keeps them all.
+    epochs, batch_size, learning_rate, decay_rate : as in `Config`.
+    input_layer_size_g, hidden_layer_size_g, hidden_layer_size_d, image_size : int
+        The tutorial's layer sizes, used unless `g_layers` / `d_layers` are given.
+    display_epochs : int
+        `train` prints the losses and saves a sample grid every this many epochs.
+    create_gif : bool
+        `train` ends with a GIF of the sample grids.
+    g_layers, d_layers : list of int, optional
+        Full layer sizes, input first; D must end in 1.
+    out_dir : str
+        Folder for `train`'s pictures.
+    **options
+        Any other field of `Config` (optimizer, loss, dropout, dtype, backend, seed, threads...).
+    """
+
+    def __init__(self, numbers=None, epochs=100, batch_size=64, input_layer_size_g=100,
+                 hidden_layer_size_g=128, hidden_layer_size_d=128, learning_rate=1e-3,
+                 decay_rate=1e-4, image_size=28, display_epochs=5, create_gif=True, *,
+                 g_layers=None, d_layers=None, out_dir="gan_images", verbose=True, **options):
+        unknown = sorted(set(options) - _OPTIONS)
+        if unknown:
+            raise TypeError(f"GAN() got unknown option(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(sorted(_OPTIONS))}")
+        pixels = _positive_int("image_size", image_size) ** 2
+        if g_layers is None:
+            g_layers = [input_layer_size_g, hidden_layer_size_g, pixels]
+        if d_layers is None:
+            d_layers = [pixels, hidden_layer_size_d, 1]
+        config = Config(g_layers=list(g_layers), d_layers=list(d_layers), epochs=epochs,
+                        batch_size=batch_size, learning_rate=learning_rate,
+                        decay_rate=decay_rate, **options).validate()
+        self._setup(config)
+        self.numbers = None if numbers is None else list(numbers)
+        self.image_size = image_size
+        self.display_epochs = _positive_int("display_epochs", display_epochs)
+        self.create_gif = bool(create_gif)
+        self.out_dir = out_dir
+        self.verbose = verbose
+
+    def _setup(self, config):
+        if config.g_layers[-1] != config.d_layers[0]:
+            raise ValueError(f"g_layers ends in {config.g_layers[-1]} but d_layers starts with "
+                             f"{config.d_layers[0]}; G's output is D's input, make them equal")
+        check_threads(config.threads)
+        self.config = config
+        self.engine = Engine(config, get_backend(config.backend))
+        self.trainer = None
+        self._pending = None
+        self._sample_rng = np.random.default_rng([config.seed, 1])
+
+    @classmethod
+    def from_config(cls, config, **gan_options):
+        """Build a GAN from a `Config` (e.g. a preset's); gan_options as in the constructor."""
+        gan = cls.__new__(cls)
+        gan._setup(config.validate())
+        gan.numbers = gan_options.get("numbers")
+        gan.image_size = gan_options.get("image_size", 28)
+        gan.display_epochs = gan_options.get("display_epochs", 5)
+        gan.create_gif = gan_options.get("create_gif", True)
+        gan.out_dir = gan_options.get("out_dir", "gan_images")
+        gan.verbose = gan_options.get("verbose", True)
+        return gan
+
+    # --- training ---------------------------------------------------------------------
+    def train(self, x_train, y_train):
+        """The tutorial's entry point: train on raw uint8 images, return (J_Ds, J_Gs).
+
+        Keeps the digits in `numbers`, scales to [-1, 1], prints the losses and saves a sample
+        grid every `display_epochs` epochs into `out_dir`, and a GIF at the end.
+        """
+        from .run import TutorialPictures
+        x, _ = select_digits(scale_images(x_train), np.asarray(y_train), self.numbers)
+        pictures = TutorialPictures(self, self.out_dir, self.display_epochs, self.verbose)
+        history = self.fit(x, on_epoch=pictures.on_epoch)
+        if self.create_gif:
+            pictures.make_gif()
+        return history["d_loss"], history["g_loss"]
+
+    def fit(self, X, y=None, epochs=None, minutes=None, on_step=None, on_epoch=None,
+            should_stop=None):
+        """Train on float data X (n, features); return the history {"d_loss", "g_loss"}.
+
+        Writes no files. Calling fit again continues the same run (same data expected).
+        `epochs` counts from the start of the run (default config.epochs); `minutes` caps
+        the wall time of this call. Callbacks as in `Trainer.run`.
+        """
+        X = self._check_data(X)
+        if self.trainer is None:
+            self.trainer = Trainer(self.engine, X)
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                self.trainer.restore(pending)
+        elif self.trainer.data.shape != X.shape:
+            raise ValueError(f"X has shape {X.shape} but this run was trained on "
+                             f"{self.trainer.data.shape}; continue with the same data")
+        with thread_settings(self.config.backend, self.config.threads):
+            self.last_stop = self.trainer.run(epochs or self.config.epochs, minutes,
+                                              on_step, on_epoch, should_stop)
+        return self.history
+
+    def _check_data(self, X):
+        X = np.asarray(X)
+        features = self.config.d_layers[0]
+        if X.ndim != 2 or X.shape[1] != features or X.shape[0] == 0:
+            raise ValueError(f"X has shape {X.shape}; expected (n, {features}) with n >= 1 "
+                             f"(reshape images with X.reshape(len(X), -1))")
+        if not np.issubdtype(X.dtype, np.floating):
+            raise TypeError(f"X has dtype {X.dtype}; give floats, e.g. images scaled to "
+                            f"[-1, 1] with fastgan.data.scale_images(x)")
+        if not np.isfinite(X).all():
+            raise ValueError("X holds NaN or infinite values; clean or drop those samples")
+        return X
+
+    @property
+    def history(self):
+        if self.trainer is None:
+            return {"d_loss": [], "g_loss": []}
+        return self.trainer.history
+
+    # --- sampling and parameters ----------------------------------------------------------
+    def generate(self, n, seed=None):
+        """Return n samples (n, features) from G; `seed` fixes their noise."""
+        n = _positive_int("n", n)
+        rng = self._sample_rng if seed is None else np.random.default_rng(seed)
+        z = rng.standard_normal((n, self.config.g_layers[0]))
+        with thread_settings(self.config.backend, self.config.threads):
+            return self.engine.generate(z)
+
+    def state_dict(self):
+        """Copies of every parameter: {"G.w0": (k, m), "G.b0": (m,), ..., "D.w0": ...}."""
+        out = {}
+        for tag, net in (("G", self.engine.G), ("D", self.engine.D)):
+            for l, (w, b) in enumerate(zip(net.weights, net.biases)):
+                out[f"{tag}.w{l}"] = w.copy()
+                out[f"{tag}.b{l}"] = b.copy()
+        return out
+
+    # --- checkpoints ------------------------------------------------------------------
+    def save(self, path, extra_state=None):
+        """Save config, parameters, optimizer, RNG and data-order state to `path` (.npz)."""
+        from .resume import pack_run
+        arrays, state = pack_run(self)
+        state.update(extra_state or {})
+        save_checkpoint(path, self.config, arrays, state)
+
+    @classmethod
+    def load(cls, path, **gan_options):
+        """Load a GAN saved with `save`; training continues where it stopped (see `fit`)."""
+        from .resume import expected_arrays, unpack_run
+        config, arrays, state = load_checkpoint(path, expected_arrays)
+        gan = cls.from_config(config, **gan_options)
+        unpack_run(gan, arrays, state, path)
+        return gan
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}={value!r} must be an int")
+    if value < 1:
+        raise ValueError(f"{name}={value} must be a positive int")
+    return int(value)
