@@ -1,9 +1,15 @@
 """Runs that leave files behind: the tutorial's pictures and the CLI's run folder."""
+import dataclasses
+import glob
+import json
 import os
+import time
 
 import numpy as np
+from tqdm import tqdm
 
-from .plots import save_gif, save_image_grid
+from .fileio import atomic_write_text
+from .plots import save_gif, save_image_grid, save_loss_curves, save_toy_plot
 
 
 class TutorialPictures:
@@ -36,3 +42,166 @@ class TutorialPictures:
     def make_gif(self):
         if self.frames:
             save_gif(self.frames, os.path.join(self.out_dir, "gan.gif"))
+
+
+class RunFolder:
+    """A training run that writes into `out`: config.json, metrics.jsonl (one line per step),
+    sample pictures every few epochs and their GIF, losses.png, and checkpoint.npz at epoch
+    ends (atomic, at most every `checkpoint_seconds`) and whenever the run stops.
+
+    Parameters
+    ----------
+    gan : GAN
+        A new GAN, or one loaded from this folder's checkpoint to resume.
+    dataset : fastgan.data.Dataset
+        The data; pictures follow its kind (image grids or toy plots).
+    out : str
+        The run folder.
+    meta : dict
+        What else config.json records (dataset spec, digits, preset...).
+    """
+
+    CHECKPOINT = "checkpoint.npz"
+
+    def __init__(self, gan, dataset, out, meta, frames=25, checkpoint_seconds=20.0):
+        self.gan, self.dataset, self.out, self.meta = gan, dataset, out, meta
+        self.n_frames = frames
+        self.checkpoint_seconds = checkpoint_seconds
+        self._last_checkpoint = 0.0
+        self._z = np.random.default_rng([gan.config.seed, 2]).standard_normal(
+            (100 if dataset.kind == "image" else 2000, gan.config.g_layers[0]))
+        self.frames = sorted(glob.glob(os.path.join(out, "samples", "*.png")))
+
+    @property
+    def checkpoint_path(self):
+        return os.path.join(self.out, self.CHECKPOINT)
+
+    def train(self, epochs, minutes=None, progress=True, should_stop=None):
+        """Train to `epochs` (or for `minutes`), writing as it goes; return the stop reason."""
+        os.makedirs(os.path.join(self.out, "samples"), exist_ok=True)
+        atomic_write_text(os.path.join(self.out, "config.json"), json.dumps(
+            {"config": dataclasses.asdict(self.gan.config), **self.meta}, indent=2))
+        step0 = len(self.gan.history["d_loss"])
+        metrics = MetricsLog(os.path.join(self.out, "metrics.jsonl"), keep_steps=step0)
+        per_epoch = len(self.dataset.x) // (self.gan.config.batch_size * self.gan.config.d_steps)
+        bar = Progress(self.gan, epochs * per_epoch if minutes is None else None, enabled=progress)
+        self._every = self._frame_every(epochs, minutes)
+
+        def on_step(trainer, d_loss, g_loss):
+            bar.update(trainer, d_loss, g_loss)
+            metrics.write(trainer, d_loss, g_loss, bar.rate)
+
+        try:
+            self.gan.fit(self.dataset.x, epochs=epochs, minutes=minutes, on_step=on_step,
+                         on_epoch=lambda tr: self._on_epoch(tr, metrics), should_stop=should_stop)
+        finally:
+            bar.close()
+            metrics.close()
+        self.save_checkpoint()
+        self.draw_frame(force=True)
+        self.finish_pictures()
+        return self.gan.last_stop
+
+    def _frame_every(self, epochs, minutes):
+        if minutes is None:
+            return ("epochs", max(1, epochs // self.n_frames))
+        return ("seconds", 60.0 * minutes / self.n_frames)
+
+    def _on_epoch(self, trainer, metrics):
+        metrics.flush()
+        now = time.monotonic()
+        if now - self._last_checkpoint >= self.checkpoint_seconds:
+            self.save_checkpoint()
+        self.draw_frame()
+
+    def save_checkpoint(self):
+        self.gan.save(self.checkpoint_path)
+        self._last_checkpoint = time.monotonic()
+
+    def draw_frame(self, force=False):
+        """Save the pictures of G's current samples, when one is due (or `force`)."""
+        tr = self.gan.trainer
+        kind, every = self._every
+        if not force:
+            if kind == "epochs" and tr.epoch % every:
+                return
+            if kind == "seconds" and time.monotonic() - getattr(self, "_last_frame", 0) < every:
+                return
+        self._last_frame = time.monotonic()
+        path = os.path.join(self.out, "samples", f"step_{tr.step:08d}.png")
+        if self.frames and self.frames[-1] == path:
+            return
+        samples = self.gan.engine.generate(self._z)
+        title = f"epoch {tr.epoch}, step {tr.step}"
+        if self.dataset.kind == "image":
+            save_image_grid(samples, path, self.dataset.image_shape, ncols=10, title=title)
+        else:
+            save_toy_plot(samples, self.dataset.toy, path, title=title, real=self.dataset.x[:2000])
+        self.frames.append(path)
+
+    def finish_pictures(self):
+        if self.frames:
+            save_gif(self.frames, os.path.join(self.out, "samples.gif"), duration=0.3)
+        h = self.gan.history
+        if h["d_loss"]:
+            records = [{"step": i + 1, "d_loss": d, "g_loss": g}
+                       for i, (d, g) in enumerate(zip(h["d_loss"], h["g_loss"]))]
+            save_loss_curves(records, os.path.join(self.out, "losses.png"))
+
+
+class MetricsLog:
+    """metrics.jsonl: one JSON line per step. Lines past `keep_steps` (left by a run killed
+    after its last checkpoint) are dropped, so a resumed run's log has no gaps or repeats."""
+
+    def __init__(self, path, keep_steps):
+        kept = []
+        if keep_steps and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        if json.loads(line)["step"] <= keep_steps:
+                            kept.append(line if line.endswith("\n") else line + "\n")
+                    except (ValueError, KeyError, TypeError):
+                        break  # a torn last line
+        atomic_write_text(path, "".join(kept))
+        self.f = open(path, "a", encoding="utf-8")
+
+    def write(self, trainer, d_loss, g_loss, rate):
+        self.f.write(json.dumps({"step": trainer.step, "epoch": trainer.epoch,
+                                 "d_loss": round(d_loss, 6), "g_loss": round(g_loss, 6),
+                                 "images_per_s": round(rate, 1)}) + "\n")
+
+    def flush(self):
+        self.f.flush()
+
+    def close(self):
+        self.f.close()
+
+
+class Progress:
+    """A tqdm bar over steps (or seconds, for a time budget) with epoch, losses and images/s."""
+
+    def __init__(self, gan, total_steps, enabled=True):
+        self.batch = gan.config.batch_size
+        self.start = time.perf_counter()
+        self.step0 = len(gan.history["d_loss"])
+        self.rate = 0.0
+        self._last = 0.0
+        self.bar = tqdm(total=total_steps, initial=self.step0 if total_steps else 0, unit="step",
+                        disable=not enabled, dynamic_ncols=True, mininterval=0.5)
+
+    def update(self, trainer, d_loss, g_loss):
+        now = time.perf_counter()
+        done = trainer.step - self.step0
+        self.rate = done * self.batch / max(now - self.start, 1e-9)
+        self._postfix = (f"epoch {trainer.epoch} D {d_loss:.3f} G {g_loss:.3f} "
+                         f"{self.rate:,.0f} img/s")
+        if now - self._last >= 0.5:
+            self.bar.set_postfix_str(self._postfix, refresh=False)
+            self._last = now
+        self.bar.update(1)
+
+    def close(self):
+        if getattr(self, "_postfix", None):
+            self.bar.set_postfix_str(self._postfix, refresh=False)
+        self.bar.close()

@@ -1,0 +1,114 @@
+"""The `fastgan` command: parses, calls the Python API, prints. No logic of its own."""
+import argparse
+import json
+import os
+import signal
+import sys
+
+from . import commands
+
+EXIT_RUNTIME, EXIT_USAGE = 1, 2
+
+
+class UsageError(Exception):
+    """A bad combination of options (exit code 2)."""
+
+
+def _ints(text):
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of ints")
+
+
+def _train_parser(sub):
+    p = sub.add_parser("train", help="train a GAN, writing pictures and checkpoints into --out")
+    p.add_argument("--dataset", default=None, help="mnist-sample (default, embedded), mnist, "
+                   "fashion-mnist, bimodal, parabola, ring8, grid25, an IDX folder or an .npz")
+    p.add_argument("--digits", type=_ints, help="keep these labels only, e.g. 3,5")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int, help="train this many epochs (run total)")
+    length.add_argument("--minutes", type=float, help="train for this many minutes")
+    p.add_argument("--preset", help="numpy-tutorial, pytorch-tutorial, fastgan, toy-1d, toy-2d "
+                   "(default: the data set's own)")
+    for flag, kind, text in commands.CONFIG_FLAGS:
+        p.add_argument(flag, type=_ints if kind == "ints" else kind, help=text)
+    p.add_argument("--out", default="fastgan-run", help="run folder (default fastgan-run)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="fastgan", description="Train MLP GANs fast on a CPU.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    s = sub.add_parser("sample", help="draw samples from a checkpoint")
+    s.add_argument("checkpoint")
+    s.add_argument("--n", type=int, default=100, help="number of samples (default 100)")
+    s.add_argument("--out", required=True, help="FILE.npy for arrays or FILE.png for a grid")
+    s.add_argument("--seed", type=int, default=None, help="seed of the noise")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return _train(args)
+        if args.command == "sample":
+            path = commands.sample(args.checkpoint, args.n, args.out, args.seed)
+            print(f"wrote {path}")
+            return 0
+    except UsageError as e:
+        parser.error(str(e))
+    except (Exception, KeyboardInterrupt) as e:
+        if args.debug:
+            raise
+        message = str(e) or type(e).__name__
+        print(f"fastgan: error: {message}", file=sys.stderr)
+        return EXIT_RUNTIME
+    return 0
+
+
+def _train(args):
+    job = commands.prepare_train(vars(args))
+    stop = _StopFlag()
+    with stop.installed():
+        reason = job.run(progress=not args.no_progress, should_stop=stop)
+    print(job.summary(reason))
+    return 130 if reason == "stopped" else 0
+
+
+class _StopFlag:
+    """First Ctrl-C: finish the current step, checkpoint, exit. A second one aborts."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self):
+        return self.requested
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nfastgan: stopping after this step (Ctrl-C again to abort)", file=sys.stderr)
+
+    def installed(self):
+        import contextlib
+
+        @contextlib.contextmanager
+        def ctx():
+            previous = signal.signal(signal.SIGINT, self._handle)
+            try:
+                yield
+            finally:
+                signal.signal(signal.SIGINT, previous)
+        return ctx()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""What the CLI commands do, as plain functions a Python user can call too."""
+import json
+import os
+
+import numpy as np
+
+from .config import Config
+from .data import load_dataset
+from .fileio import atomic_path
+from .gan import GAN
+from .presets import default_preset, preset
+from .run import RunFolder
+
+# (flag, type, help) of every Config option the CLI sets; the field is the flag's name.
+CONFIG_FLAGS = [
+    ("--batch-size", int, "minibatch size"),
+    ("--lr", float, "learning rate of both nets"),
+    ("--g-lr", float, "generator learning rate (default --lr)"),
+    ("--d-lr", float, "discriminator learning rate (default --lr)"),
+    ("--optimizer", str, "sgd or adam"),
+    ("--decay-rate", float, "SGD per-epoch decay: lr <- lr / (1 + decay * epoch)"),
+    ("--beta1", float, "Adam beta1"),
+    ("--beta2", float, "Adam beta2"),
+    ("--g-layers", "ints", "generator sizes, noise first, e.g. 100,256,784"),
+    ("--d-layers", "ints", "discriminator sizes, ending in 1, e.g. 784,256,1"),
+    ("--activation", str, "hidden activation of both nets: relu, leaky_relu, tanh, sigmoid"),
+    ("--g-activation", str, "generator hidden activation"),
+    ("--d-activation", str, "discriminator hidden activation"),
+    ("--alpha", float, "leaky_relu slope"),
+    ("--g-output", str, "tanh (images) or linear (points)"),
+    ("--loss", str, "non-saturating, minimax, least-squares, hinge, wasserstein"),
+    ("--d-steps", int, "discriminator steps per generator step"),
+    ("--dropout", float, "dropout rate on D's hidden layers"),
+    ("--backend", str, "numba (default) or numpy"),
+    ("--dtype", str, "float32 or float64"),
+    ("--seed", int, "seed of weights, noise, shuffling and dropout"),
+    ("--threads", int, "cores to use (default all)"),
+]
+_FIELD = {"lr": "learning_rate"}
+_RUN_KEYS = {"dataset", "digits", "epochs", "minutes", "preset"}
+
+
+def config_options(options):
+    """Map CLI option names (dest form) to Config fields, keeping those that were given."""
+    out = {}
+    for flag, _, _ in CONFIG_FLAGS:
+        dest = flag[2:].replace("-", "_")
+        value = options.get(dest)
+        if value is None:
+            continue
+        if dest == "activation":
+            out.setdefault("g_activation", value)
+            out.setdefault("d_activation", value)
+        else:
+            out[_FIELD.get(dest, dest)] = value
+    return out
+
+
+class TrainJob:
+    """A `fastgan train` run: a RunFolder plus what it needs to report."""
+
+    def __init__(self, folder, epochs, minutes):
+        self.folder, self.epochs, self.minutes = folder, epochs, minutes
+
+    def run(self, progress=True, should_stop=None):
+        return self.folder.train(self.epochs, self.minutes, progress, should_stop)
+
+    def summary(self, reason):
+        out, tr = self.folder.out, self.folder.gan.trainer
+        head = {"done": "finished", "time": "time is up", "stopped": "stopped"}[reason]
+        text = (f"{head} at epoch {tr.epoch}, step {tr.step}; samples, losses.png and "
+                f"checkpoint.npz are in {out}")
+        if reason != "done":
+            text += f"\nresume with: fastgan train --out {out} --resume"
+        return text
+
+
+def prepare_train(options):
+    """Build the TrainJob the `train` command's options describe (a dict, CLI dest names)."""
+    out = options.get("out") or "fastgan-run"
+    if options.get("resume"):
+        return _resume_job(out, options)
+    if os.path.exists(os.path.join(out, RunFolder.CHECKPOINT)):
+        raise ValueError(f"{out} already holds a run (checkpoint.npz); add --resume to "
+                         f"continue it or choose another --out")
+    spec = options.get("dataset") or "mnist-sample"
+    dataset = load_dataset(spec, digits=options.get("digits"), seed=options.get("seed") or 0)
+    name = options.get("preset") or default_preset(spec)
+    fields = preset(name)
+    fields.update(config_options(options))
+    epochs = options.get("epochs") or fields["epochs"]
+    fields["epochs"] = epochs
+    config = Config.from_dict(fields)
+    _check_fits(config, dataset)
+    gan = GAN.from_config(config)
+    meta = {"dataset": spec, "digits": options.get("digits"), "preset": name,
+            "epochs": epochs, "minutes": options.get("minutes")}
+    folder = RunFolder(gan, dataset, out, meta)
+    return TrainJob(folder, epochs if options.get("minutes") is None else 10**9,
+                    options.get("minutes"))
+
+
+def _resume_job(out, options):
+    changed = sorted(k for k, v in config_options(options).items() if v is not None)
+    if changed or options.get("preset") or options.get("dataset") or options.get("digits"):
+        raise ValueError("--resume continues the run as it was configured; drop the other "
+                         f"options ({', '.join(changed) or 'dataset/digits/preset'}) or start a "
+                         "new run in another --out")
+    path = os.path.join(out, RunFolder.CHECKPOINT)
+    if not os.path.exists(path):
+        raise ValueError(f"nothing to resume: {path} does not exist")
+    meta = _read_meta(out)
+    gan = GAN.load(path)
+    dataset = load_dataset(meta["dataset"], digits=meta.get("digits"), seed=gan.config.seed)
+    epochs = options.get("epochs") or meta.get("epochs") or gan.config.epochs
+    folder = RunFolder(gan, dataset, out, {**meta, "epochs": epochs})
+    minutes = options.get("minutes")
+    return TrainJob(folder, epochs if minutes is None else 10**9, minutes)
+
+
+def _read_meta(out):
+    path = os.path.join(out, "config.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f)
+        return {k: meta[k] for k in _RUN_KEYS if k in meta}
+    except (OSError, ValueError, TypeError) as e:
+        raise ValueError(f"{path} is missing or unreadable ({e}); cannot resume") from None
+
+
+def _check_fits(config, dataset):
+    features = dataset.x.shape[1]
+    if config.g_layers[-1] != features or config.d_layers[0] != features:
+        raise ValueError(f"the data has {features} features but g_layers ends in "
+                         f"{config.g_layers[-1]} and d_layers starts with {config.d_layers[0]}; "
+                         f"make both {features} (or use the data set's default preset)")
+    if dataset.kind == "image" and config.g_output != "tanh":
+        raise ValueError("images are scaled to [-1, 1]: use --g-output tanh")
+
+
+def sample(checkpoint, n, out, seed=None):
+    """Write n samples of a checkpoint's generator to `out` (.npy array or .png grid)."""
+    suffix = os.path.splitext(out)[1].lower()
+    if suffix not in (".npy", ".png"):
+        raise ValueError(f"--out {out!r} must end in .npy (array) or .png (picture)")
+    gan = GAN.load(checkpoint)
+    x = gan.generate(n, seed=seed)
+    if suffix == ".npy":
+        with atomic_path(out) as tmp:
+            np.save(tmp, x)
+        return out
+    from .plots import save_image_grid, save_toy_plot
+    side = int(round(np.sqrt(x.shape[1])))
+    if side * side == x.shape[1] and gan.config.g_output == "tanh":
+        save_image_grid(x, out, (side, side))
+    else:
+        save_toy_plot(x, None, out)
+    return out
