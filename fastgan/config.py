@@ -38,6 +38,12 @@ class Config:
     batch_size: int = 64
     epochs: int = 100
     dropout: float = 0.0
+    label_smoothing: float = 0.0
+    ema: float = 0.0
+    pack: int = 1
+    instance_noise: float = 0.0
+    clip: float = 0.0
+    n_classes: int = 0
     dtype: str = "float64"
     backend: str = "numba"
     seed: int = 0
@@ -56,8 +62,12 @@ class Config:
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("backend", self.backend, BACKENDS)
-        for name in ("batch_size", "epochs", "d_steps"):
+        for name in ("batch_size", "epochs", "d_steps", "pack"):
             _check_int(name, getattr(self, name), low=1)
+        _check_int("n_classes", self.n_classes, low=0)
+        if self.batch_size % self.pack:
+            raise ValueError(f"pack={self.pack} must divide batch_size={self.batch_size}: D "
+                             f"judges the batch in groups of pack samples")
         _check_int("seed", self.seed, low=0)
         if self.threads is not None:
             _check_int("threads", self.threads, low=1)
@@ -66,9 +76,11 @@ class Config:
         for name in ("g_lr", "d_lr"):
             if getattr(self, name) is not None:
                 _check_float(name, getattr(self, name), low=0, open_low=True)
-        _check_float("decay_rate", self.decay_rate, low=0)
+        for name in ("decay_rate", "instance_noise", "clip"):
+            _check_float(name, getattr(self, name), low=0)
+        _check_float("label_smoothing", self.label_smoothing, low=0, high=0.5)
         _check_float("alpha", self.alpha, low=0)
-        for name in ("beta1", "beta2", "dropout"):
+        for name in ("beta1", "beta2", "dropout", "ema"):
             _check_float(name, getattr(self, name), low=0, high=1)
         return self
 
@@ -89,6 +101,16 @@ class Config:
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes).validate()
+
+    @property
+    def g_sizes(self):
+        """The generator's real layer sizes: a one-hot label joins the noise when conditional."""
+        return [self.g_layers[0] + self.n_classes, *self.g_layers[1:]]
+
+    @property
+    def d_sizes(self):
+        """The discriminator's real layer sizes: pack samples, each with its one-hot label."""
+        return [self.pack * (self.d_layers[0] + self.n_classes), *self.d_layers[1:]]
 
     @property
     def lr_g(self):

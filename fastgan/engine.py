@@ -1,8 +1,10 @@
 """One GAN training step on preallocated workspaces, through a backend's primitives.
 
-Layout of a step (batch n): G maps noise z (n, nz) straight into rows n:2n of D's input buffer,
-a real batch is gathered into rows 0:n, and D judges all 2n rows in one pass. After D's update,
-the generator step re-runs D on the same fake rows and backpropagates to G without D's dw.
+Layout of a step (batch n, pack P): a real batch is gathered into rows 0:n of D's input
+buffer x_d and G's samples fill rows n:2n; D reads x_d as (2n/P, P * width), so packing P
+samples per judgement is a free reshape, and judges real and fake rows in one pass. After
+D's update, the generator step re-runs D on the same fake rows and backpropagates to G
+without D's dw. Without labels or instance noise, G writes straight into x_d.
 """
 import numpy as np
 
@@ -17,6 +19,7 @@ LOSS_HEADS = {
     "hinge": (("hinge", 1.0), ("hinge", -1.0), ("linear", 1.0)),
     "wasserstein": (("linear", 1.0), ("linear", -1.0), ("linear", 1.0)),
 }
+_SMOOTHABLE = ("bce", "squared")  # heads whose real target is a probability-like label
 
 
 class Workspace:
@@ -39,33 +42,44 @@ class Workspace:
 
 
 class Engine:
-    """Networks, optimizer state, workspaces and RNG of a run; `step()` trains one batch."""
+    """Networks, optimizer state, workspaces and RNG of a run; d_step/g_step train one batch."""
 
     def __init__(self, config, backend):
-        self.cfg = config
+        self.cfg = cfg = config
         self.be = backend
-        dt = np.dtype(config.dtype)
-        self.dtype = dt
-        self.rng = np.random.default_rng(config.seed)
-        self.G = MLP(config.g_layers, config.g_activation, config.g_output, config.alpha, dt)
-        self.D = MLP(config.d_layers, config.d_activation, "linear", config.alpha, dt)
+        self.dtype = dt = np.dtype(cfg.dtype)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.G = MLP(cfg.g_sizes, cfg.g_activation, cfg.g_output, cfg.alpha, dt)
+        self.D = MLP(cfg.d_sizes, cfg.d_activation, "linear", cfg.alpha, dt)
         self.G.init(self.rng)
         self.D.init(self.rng)
-        self.opt = {"G": _OptState(self.G.params, config.lr_g, config.optimizer),
-                    "D": _OptState(self.D.params, config.lr_d, config.optimizer)}
-        n = config.batch_size
-        self.n = n
+        self.G_ema = None
+        if cfg.ema > 0:
+            self.G_ema = MLP(cfg.g_sizes, cfg.g_activation, cfg.g_output, cfg.alpha, dt)
+            self.G_ema.params[...] = self.G.params
+        self.opt = {"G": _OptState(self.G.params, cfg.lr_g, cfg.optimizer),
+                    "D": _OptState(self.D.params, cfg.lr_d, cfg.optimizer)}
+        self._buffers(cfg, dt)
+        self.heads = [(HEADS[h], t) for h, t in LOSS_HEADS[cfg.loss]]
+        if LOSS_HEADS[cfg.loss][0][0] in _SMOOTHABLE:
+            self.heads[0] = (self.heads[0][0], 1.0 - cfg.label_smoothing)
+
+    def _buffers(self, cfg, dt):
+        n, f, C, P = cfg.batch_size, cfg.d_layers[0], cfg.n_classes, cfg.pack
+        self.n, self.f, self.C, self.P = n, f, C, P
         self.gw = Workspace(self.G, n, 0.0, first_input_grad=False)
-        self.dw = Workspace(self.D, 2 * n, config.dropout, first_input_grad=True)
-        self.x_d = np.zeros((2 * n, config.d_layers[0]), dt)
-        # G writes its samples straight into the fake half of D's input.
-        self.gw.outs[-1] = self.x_d[n:]
-        self.gw.hs[-1] = self.gw.outs[-1]
-        self.z = np.zeros((n, config.g_layers[0]), dt)
+        self.dw = Workspace(self.D, 2 * n // P, cfg.dropout, first_input_grad=True)
+        self.x_d = np.zeros((2 * n, f + C), dt)
+        self.x_dv = self.x_d.reshape(2 * n // P, P * (f + C))  # what D sees
+        self.direct = C == 0 and cfg.instance_noise == 0
+        if self.direct:  # G writes its samples straight into the fake half of D's input
+            self.gw.outs[-1] = self.gw.hs[-1] = self.x_d[n:]
+        self.g_dout = np.zeros((n, f), dt)
+        self.z = np.zeros((n, cfg.g_sizes[0]), dt)
+        self.noise = np.zeros((2 * n, f), dt) if cfg.instance_noise else None
+        self.labels = np.zeros(2 * n, np.int64)
         self.empty = np.zeros((0, 0), dt)
         self.empty1 = np.zeros(0, dt)
-        heads = LOSS_HEADS[config.loss]
-        self.heads = [(HEADS[h], t) for h, t in heads]
 
     # --- forward / backward through one network --------------------------------------
     def _forward(self, net, ws, x, rows, train):
@@ -99,57 +113,86 @@ class Engine:
 
     def _draw_mask(self, mask, keep):
         p = self.cfg.dropout
-        self.rng.random(out=mask) if mask.dtype == np.float64 else \
-            self.rng.random(dtype=np.float32, out=mask)
+        self._uniform(mask)
         np.greater_equal(mask, p, out=keep)
         np.multiply(keep, 1.0 / (1.0 - p), out=mask)
 
     # --- the training step ----------------------------------------------------------
-    def d_step(self, data, idx):
-        """Update D on real rows data[idx] and a fresh fake batch; return D's loss."""
-        n, D = self.n, self.D
-        np.take(data, idx, axis=0, out=self.x_d[:n])
-        self._noise()
-        self._forward(self.G, self.gw, self.z, slice(None), train=True)
-        all_rows = slice(None)
-        logits = self._forward(D, self.dw, self.x_d, all_rows, train=True)
+    def d_step(self, data, idx, labels=None):
+        """Update D on real rows data[idx] (labels[idx] when conditional) and a fresh fake
+        batch; return D's loss."""
+        n, f = self.n, self.f
+        if self.direct:
+            np.take(data, idx, axis=0, out=self.x_d[:n])
+        else:
+            self.x_d[:n, :f] = data[idx]
+        self._gaussian(self.z[:, :self.cfg.g_layers[0]])
+        if self.C:
+            self.labels[:n] = labels[idx]
+            self.labels[n:] = self.rng.integers(self.C, size=n)
+            _one_hot(self.z, self.cfg.g_layers[0], self.labels[n:])
+        fake = self._forward(self.G, self.gw, self.z, slice(None), train=True)
+        if not self.direct:
+            self._fill_d_input(fake)
+        logits = self._forward(self.D, self.dw, self.x_dv, slice(None), train=True)
         dlogits = self.dw.grads[-1]
+        half = n // self.P
         (hr, tr), (hf, tf) = self.heads[0], self.heads[1]
-        w = 1.0 / n
-        loss = self.be.loss_head(logits[:n], hr, tr, w, dlogits[:n])
-        loss += self.be.loss_head(logits[n:], hf, tf, w, dlogits[n:])
-        self._backward(D, self.dw, self.x_d, all_rows, dlogits, want_dw=True, want_dx=False)
-        self._update("D", D)
+        loss = self.be.loss_head(logits[:half], hr, tr, 1.0 / half, dlogits[:half])
+        loss += self.be.loss_head(logits[half:], hf, tf, 1.0 / half, dlogits[half:])
+        self._backward(self.D, self.dw, self.x_dv, slice(None), dlogits, True, False)
+        self._update("D", self.D)
+        if self.cfg.clip:
+            self.be.clip_update(self.D.params, self.cfg.clip)
         return loss
+
+    def _fill_d_input(self, fake):
+        n, f = self.n, self.f
+        self.x_d[n:, :f] = fake
+        if self.noise is not None:
+            self._gaussian(self.noise)
+            self.noise *= self.cfg.instance_noise
+            self.x_d[:, :f] += self.noise
+        if self.C:
+            _one_hot(self.x_d, f, self.labels)
 
     def g_step(self):
         """Update G through D on the fake rows of the last d_step; return G's loss."""
-        n, D = self.n, self.D
-        fake = slice(n, 2 * n)
-        logits = self._forward(D, self.dw, self.x_d[n:], fake, train=True)
+        half = self.n // self.P
+        fake = slice(half, 2 * half)
+        logits = self._forward(self.D, self.dw, self.x_dv[fake], fake, train=True)
         dlogits = self.dw.grads[-1][fake]
         hg, tg = self.heads[2]
-        loss = self.be.loss_head(logits, hg, tg, 1.0 / n, dlogits)
-        self._backward(D, self.dw, self.x_d[n:], fake, dlogits, want_dw=False, want_dx=True)
-        dfake = self.dw.dx0[fake]
-        self._backward(self.G, self.gw, self.z, slice(None), dfake, want_dw=True, want_dx=False)
+        loss = self.be.loss_head(logits, hg, tg, 1.0 / half, dlogits)
+        self._backward(self.D, self.dw, self.x_dv[fake], fake, dlogits, False, True)
+        dfake = self.dw.dx0[fake].reshape(self.n, self.f + self.C)
+        if self.direct:
+            dout = dfake
+        else:
+            dout = self.g_dout
+            dout[...] = dfake[:, :self.f]
+        self._backward(self.G, self.gw, self.z, slice(None), dout, True, False)
         self._update("G", self.G)
+        if self.G_ema is not None:
+            self.be.ema_update(self.G_ema.params, self.G.params, self.cfg.ema)
         return loss
 
-    def _noise(self):
-        if self.dtype == np.float64:
-            self.rng.standard_normal(out=self.z)
+    def _gaussian(self, out):
+        if out.flags.c_contiguous:
+            self.rng.standard_normal(dtype=self.dtype.type, out=out)
         else:
-            self.rng.standard_normal(dtype=np.float32, out=self.z)
+            out[...] = self.rng.standard_normal(out.shape, dtype=self.dtype.type)
+
+    def _uniform(self, out):
+        self.rng.random(dtype=self.dtype.type, out=out)
 
     def _update(self, name, net):
         opt, cfg = self.opt[name], self.cfg
-        lr = opt.lr
         if cfg.optimizer == "sgd":
-            self.be.sgd_update(net.params, net.grads, lr)
+            self.be.sgd_update(net.params, net.grads, opt.lr)
             return
         opt.t += 1
-        lr_t = lr / (1 - cfg.beta1 ** opt.t)
+        lr_t = opt.lr / (1 - cfg.beta1 ** opt.t)
         c2 = 1 / (1 - cfg.beta2 ** opt.t)
         self.be.adam_update(net.params, net.grads, opt.m, opt.v, lr_t, cfg.beta1, cfg.beta2,
                             cfg.eps, c2)
@@ -161,14 +204,25 @@ class Engine:
                 opt.lr = opt.lr / (1.0 + self.cfg.decay_rate * epoch)
 
     # --- sampling -------------------------------------------------------------------
-    def generate(self, z, chunk=1024):
-        """G(z) for noise z (n, nz) in chunks, without touching the training workspaces."""
-        out = np.empty((z.shape[0], self.G.sizes[-1]), self.dtype)
+    def generate(self, z, labels=None, chunk=1024):
+        """G(z) for noise z (n, nz) and int labels (n,) when conditional, in chunks, without
+        touching the training workspaces. Uses the EMA weights when the run keeps them."""
+        G = self.G_ema if self.G_ema is not None else self.G
+        out = np.empty((z.shape[0], G.sizes[-1]), self.dtype)
         for lo in range(0, z.shape[0], chunk):
-            zc = np.ascontiguousarray(z[lo:lo + chunk], dtype=self.dtype)
-            ws = Workspace(self.G, zc.shape[0], 0.0, first_input_grad=False)
-            out[lo:lo + chunk] = self._forward(self.G, ws, zc, slice(None), train=False)
+            zc = np.zeros((min(chunk, z.shape[0] - lo), G.sizes[0]), self.dtype)
+            zc[:, :z.shape[1]] = z[lo:lo + chunk]
+            if self.C:
+                _one_hot(zc, z.shape[1], labels[lo:lo + chunk])
+            ws = Workspace(G, zc.shape[0], 0.0, first_input_grad=False)
+            out[lo:lo + chunk] = self._forward(G, ws, zc, slice(None), train=False)
         return out
+
+
+def _one_hot(buf, start, labels):
+    """Write one-hot `labels` (rows,) into columns start: of buf (rows, start + classes)."""
+    buf[:, start:] = 0
+    buf[np.arange(len(labels)), start + labels] = 1
 
 
 class _OptState:

@@ -96,9 +96,9 @@ class GAN:
         grid every `display_epochs` epochs into `out_dir`, and a GIF at the end.
         """
         from .run import TutorialPictures
-        x, _ = select_digits(scale_images(x_train), np.asarray(y_train), self.numbers)
+        x, y = select_digits(scale_images(x_train), np.asarray(y_train), self.numbers)
         pictures = TutorialPictures(self, self.out_dir, self.display_epochs, self.verbose)
-        history = self.fit(x, on_epoch=pictures.on_epoch)
+        history = self.fit(x, y if self.config.n_classes else None, on_epoch=pictures.on_epoch)
         if self.create_gif:
             pictures.make_gif()
         return history["d_loss"], history["g_loss"]
@@ -112,8 +112,9 @@ class GAN:
         the wall time of this call. Callbacks as in `Trainer.run`.
         """
         X = self._check_data(X)
+        y = self._check_labels(y, len(X))
         if self.trainer is None:
-            self.trainer = Trainer(self.engine, X)
+            self.trainer = Trainer(self.engine, X, y)
             pending, self._pending = self._pending, None
             if pending is not None:
                 self.trainer.restore(pending)
@@ -138,6 +139,22 @@ class GAN:
             raise ValueError("X holds NaN or infinite values; clean or drop those samples")
         return X
 
+    def _check_labels(self, y, n):
+        C = self.config.n_classes
+        if C == 0:
+            return None
+        if y is None:
+            raise ValueError(f"this GAN is conditional (n_classes={C}): pass the labels, "
+                             f"fit(X, y)")
+        y = np.asarray(y)
+        if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"y must be ({n},) ints, one label per row of X; got "
+                             f"{y.dtype} {y.shape}")
+        if len(y) and (y.min() < 0 or y.max() >= C):
+            raise ValueError(f"labels must lie in 0..{C - 1} (n_classes={C}); found "
+                             f"{y.min()}..{y.max()}")
+        return y
+
     @property
     def history(self):
         if self.trainer is None:
@@ -145,13 +162,28 @@ class GAN:
         return self.trainer.history
 
     # --- sampling and parameters ----------------------------------------------------------
-    def generate(self, n, seed=None):
-        """Return n samples (n, features) from G; `seed` fixes their noise."""
+    def generate(self, n, labels=None, seed=None):
+        """Return n samples (n, features) from G; `seed` fixes their noise.
+
+        For a conditional GAN, `labels` is one int for all samples or (n,) ints; by default
+        the classes take turns (0, 1, ..., C-1, 0, ...).
+        """
         n = _positive_int("n", n)
         rng = self._sample_rng if seed is None else np.random.default_rng(seed)
         z = rng.standard_normal((n, self.config.g_layers[0]))
+        labels = self._sample_labels(n, labels)
         with thread_settings(self.config.backend, self.config.threads):
-            return self.engine.generate(z)
+            return self.engine.generate(z, labels)
+
+    def _sample_labels(self, n, labels):
+        C = self.config.n_classes
+        if C == 0:
+            if labels is not None:
+                raise ValueError("labels= needs a conditional GAN (n_classes > 0)")
+            return None
+        if labels is None:
+            return np.arange(n) % C
+        return self._check_labels(np.broadcast_to(np.asarray(labels), (n,)), n)
 
     def state_dict(self):
         """Copies of every parameter: {"G.w0": (k, m), "G.b0": (m,), ..., "D.w0": ...}."""

@@ -7,13 +7,14 @@ from .checkpoint import CheckpointError
 def expected_arrays(config):
     """{name: (shape, dtype)} of every array a checkpoint of `config` holds."""
     dt = config.dtype
-    sizes = {"g": _n_params(config.g_layers), "d": _n_params(config.d_layers)}
+    sizes = {"g": _n_params(config.g_sizes), "d": _n_params(config.d_sizes)}
     moments = config.optimizer == "adam"
     out = {}
     for net, size in sizes.items():
         out[f"{net}_params"] = ((size,), dt)
         out[f"{net}_m"] = ((size if moments else 0,), dt)
         out[f"{net}_v"] = ((size if moments else 0,), dt)
+    out["g_ema"] = ((sizes["g"] if config.ema > 0 else 0,), dt)
     out["perm"] = ((None,), np.int64)
     out["d_loss"] = ((None,), np.float64)
     out["g_loss"] = ((None,), np.float64)
@@ -31,6 +32,7 @@ def pack_run(gan):
     for name, net in (("g", eng.G), ("d", eng.D)):
         opt = eng.opt[name.upper()]
         arrays.update({f"{name}_params": net.params, f"{name}_m": opt.m, f"{name}_v": opt.v})
+    arrays["g_ema"] = eng.G_ema.params if eng.G_ema is not None else np.zeros(0, eng.dtype)
     pos = tr.position() if tr is not None else getattr(gan, "_pending", None) or _fresh()
     arrays["perm"] = np.asarray(pos["perm"], np.int64)
     arrays["d_loss"] = np.asarray(pos["d_loss"], np.float64)
@@ -58,6 +60,8 @@ def unpack_run(gan, arrays, state, path):
             opt.v[...] = arrays[f"{name}_v"]
             opt.lr = _number(state, f"lr_{name}", float)
             opt.t = _number(state, f"t_{name}", int)
+        if eng.G_ema is not None:
+            eng.G_ema.params[...] = arrays["g_ema"]
         eng.rng.bit_generator.state = state["rng"]
         gan._sample_rng.bit_generator.state = state["sample_rng"]
         pending = {k: _number(state, k, int) for k in ("epoch", "batch", "step", "n_data")}

@@ -16,10 +16,11 @@ class Trainer:
     resumed from (epoch, batch, perm, rng state) sees exactly the batches it would have seen.
     """
 
-    def __init__(self, engine, data):
+    def __init__(self, engine, data, labels=None):
         self.engine = engine
         cfg = engine.cfg
         self.data = np.ascontiguousarray(data, dtype=engine.dtype)
+        self.labels = None if labels is None else np.asarray(labels, np.int64)
         per_step = cfg.batch_size * cfg.d_steps
         self.steps_per_epoch = self.data.shape[0] // per_step
         if self.steps_per_epoch == 0:
@@ -86,7 +87,7 @@ class Trainer:
         d_loss = 0.0
         for k in range(eng.cfg.d_steps):
             start = (self.batch * eng.cfg.d_steps + k) * n
-            d_loss = eng.d_step(self.data, self.perm[start:start + n])
+            d_loss = eng.d_step(self.data, self.perm[start:start + n], self.labels)
         g_loss = eng.g_step()
         self.batch += 1
         self.step += 1
