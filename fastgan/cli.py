@@ -33,6 +33,8 @@ def _train_parser(sub):
                    "(default: the data set's own)")
     for flag, kind, text in commands.CONFIG_FLAGS:
         p.add_argument(flag, type=_ints if kind == "ints" else kind, help=text)
+    p.add_argument("--conditional", action="store_true",
+                   help="conditional GAN: labels one-hot into G and D")
     p.add_argument("--out", default="fastgan-run", help="run folder (default fastgan-run)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -49,6 +51,8 @@ def build_parser():
     s.add_argument("--n", type=int, default=100, help="number of samples (default 100)")
     s.add_argument("--out", required=True, help="FILE.npy for arrays or FILE.png for a grid")
     s.add_argument("--seed", type=int, default=None, help="seed of the noise")
+    s.add_argument("--digit", type=int, default=None,
+                   help="class to draw, for a conditional GAN (default: one row per class)")
     return parser
 
 
@@ -59,7 +63,7 @@ def main(argv=None):
         if args.command == "train":
             return _train(args)
         if args.command == "sample":
-            path = commands.sample(args.checkpoint, args.n, args.out, args.seed)
+            path = commands.sample(args.checkpoint, args.n, args.out, args.seed, args.digit)
             print(f"wrote {path}")
             return 0
     except UsageError as e:

@@ -93,6 +93,10 @@ def prepare_train(options):
     name = options.get("preset") or default_preset(spec)
     fields = preset(name)
     fields.update(config_options(options))
+    if options.get("conditional"):
+        if dataset.y is None:
+            raise ValueError(f"--conditional needs labels, and {spec} has none")
+        fields["n_classes"] = len(dataset.class_names or []) or int(dataset.y.max()) + 1
     epochs = options.get("epochs") or fields["epochs"]
     fields["epochs"] = epochs
     config = Config.from_dict(fields)
@@ -143,13 +147,22 @@ def _check_fits(config, dataset):
         raise ValueError("images are scaled to [-1, 1]: use --g-output tanh")
 
 
-def sample(checkpoint, n, out, seed=None):
-    """Write n samples of a checkpoint's generator to `out` (.npy array or .png grid)."""
+def sample(checkpoint, n, out, seed=None, label=None):
+    """Write n samples of a checkpoint's generator to `out` (.npy array or .png grid).
+
+    `label` picks the class of a conditional GAN; without it a conditional grid has one row
+    per class.
+    """
     suffix = os.path.splitext(out)[1].lower()
     if suffix not in (".npy", ".png"):
         raise ValueError(f"--out {out!r} must end in .npy (array) or .png (picture)")
     gan = GAN.load(checkpoint)
-    x = gan.generate(n, seed=seed)
+    C = gan.config.n_classes
+    if label is not None and C == 0:
+        raise ValueError(f"{checkpoint} is not a conditional GAN; drop --digit")
+    rows = C and label is None
+    labels = np.repeat(np.arange(C), -(-n // C))[:n] if rows else label
+    x = gan.generate(n, labels=labels, seed=seed)
     if suffix == ".npy":
         with atomic_path(out) as tmp:
             np.save(tmp, x)
@@ -157,7 +170,22 @@ def sample(checkpoint, n, out, seed=None):
     from .plots import save_image_grid, save_toy_plot
     side = int(round(np.sqrt(x.shape[1])))
     if side * side == x.shape[1] and gan.config.g_output == "tanh":
-        save_image_grid(x, out, (side, side))
+        if rows:
+            per_row = -(-n // C)
+            x = _pad_rows(x, labels, C, per_row)
+            save_image_grid(x, out, (side, side), ncols=per_row,
+                            row_labels=[str(c) for c in range(C)])
+        else:
+            save_image_grid(x, out, (side, side))
     else:
         save_toy_plot(x, None, out)
     return out
+
+
+def _pad_rows(x, labels, classes, per_row):
+    """Lay samples out one row per class, blank (-1) where a row runs short."""
+    grid = -np.ones((classes * per_row, x.shape[1]), x.dtype)
+    for c in range(classes):
+        rows = x[labels == c]
+        grid[c * per_row:c * per_row + len(rows)] = rows
+    return grid

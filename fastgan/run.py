@@ -70,6 +70,9 @@ class RunFolder:
         self._last_checkpoint = 0.0
         self._z = np.random.default_rng([gan.config.seed, 2]).standard_normal(
             (100 if dataset.kind == "image" else 2000, gan.config.g_layers[0]))
+        C = gan.config.n_classes
+        # a conditional grid has one row per class
+        self._labels = np.repeat(np.arange(C), -(-len(self._z) // C))[:len(self._z)] if C else None
         self.frames = sorted(glob.glob(os.path.join(out, "samples", "*.png")))
 
     @property
@@ -92,7 +95,8 @@ class RunFolder:
             metrics.write(trainer, d_loss, g_loss, bar.rate)
 
         try:
-            self.gan.fit(self.dataset.x, epochs=epochs, minutes=minutes, on_step=on_step,
+            labels = self.dataset.y if self.gan.config.n_classes else None
+            self.gan.fit(self.dataset.x, labels, epochs=epochs, minutes=minutes, on_step=on_step,
                          on_epoch=lambda tr: self._on_epoch(tr, metrics), should_stop=should_stop)
         finally:
             bar.close()
@@ -131,10 +135,13 @@ class RunFolder:
         path = os.path.join(self.out, "samples", f"step_{tr.step:08d}.png")
         if self.frames and self.frames[-1] == path:
             return
-        samples = self.gan.engine.generate(self._z)
+        samples = self.gan.engine.generate(self._z, self._labels)
         title = f"epoch {tr.epoch}, step {tr.step}"
         if self.dataset.kind == "image":
-            save_image_grid(samples, path, self.dataset.image_shape, ncols=10, title=title)
+            C = self.gan.config.n_classes
+            names = (self.dataset.class_names or [str(c) for c in range(C)]) if C else None
+            save_image_grid(samples, path, self.dataset.image_shape, ncols=len(samples) // C
+                            if C else 10, title=title, row_labels=names)
         else:
             save_toy_plot(samples, self.dataset.toy, path, title=title, real=self.dataset.x[:2000])
         self.frames.append(path)
