@@ -5,7 +5,9 @@ and every array's header is checked against the shape and dtype the config impli
 its data is read, so a hostile file can neither run code nor make us allocate absurd memory.
 """
 import json
+import math
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -35,8 +37,8 @@ def save_checkpoint(path, config, arrays, state):
 def load_checkpoint(path, expected):
     """Read a checkpoint; return (config, arrays, state).
 
-    `expected(config)` maps the file's config to {name: (shape, dtype)} for every array the
-    file must hold; shapes may use None for a length the config cannot know (e.g. history).
+    `expected(config, state)` maps the file's config and state to {name: (shape, dtype)}
+    for every array the file must hold.
     """
     try:
         with zipfile.ZipFile(path) as zf:
@@ -49,13 +51,14 @@ def load_checkpoint(path, expected):
             config = _parse_config(path, str(_read(zf, names["config"], None, "U")))
             state = _parse_json(path, "state", str(_read(zf, names["state"], None, "U")))
             arrays = {}
-            for name, (shape, dtype) in expected(config).items():
+            for name, (shape, dtype) in expected(config, state).items():
                 if name not in names:
                     raise CheckpointError(f"{path}: array {name!r} is missing")
                 arrays[name] = _read(zf, names[name], shape, dtype)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint file") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, TypeError,
+            OverflowError, NotImplementedError, RuntimeError, zlib.error) as e:
         if isinstance(e, CheckpointError):
             raise
         raise CheckpointError(f"{path}: unreadable checkpoint ({e})") from None
@@ -64,6 +67,12 @@ def load_checkpoint(path, expected):
 
 def _read(zf, member, shape, dtype):
     """Read one .npy member after checking its header against (shape, dtype)."""
+    info = zf.getinfo(member)
+    if info.compress_type != zipfile.ZIP_STORED:
+        # stored members can't hold more than the file itself, so no header can make us
+        # allocate more than the file's size
+        raise CheckpointError(f"{member}: compressed entries are not accepted (fastgan writes "
+                              f"checkpoints with np.savez)")
     with zf.open(member) as f:
         version = np.lib.format.read_magic(f)
         if version == (1, 0):
@@ -73,7 +82,9 @@ def _read(zf, member, shape, dtype):
         else:
             raise CheckpointError(f"{member}: unsupported .npy version {version}")
         _check_header(member, found_shape, fortran, found_dtype, shape, dtype)
-        count = int(np.prod(found_shape, dtype=np.int64))
+        count = math.prod(found_shape)
+        if count * found_dtype.itemsize > info.file_size:
+            raise CheckpointError(f"{member}: its header promises more data than it holds")
         data = f.read(count * found_dtype.itemsize + 1)
     if len(data) != count * found_dtype.itemsize:
         raise CheckpointError(f"{member}: holds {len(data)} bytes, its header promises "
@@ -82,6 +93,9 @@ def _read(zf, member, shape, dtype):
 
 
 def _check_header(member, found_shape, fortran, found_dtype, shape, dtype):
+    if any(not isinstance(s, int) or s < 0 for s in found_shape) \
+            or math.prod(found_shape) * found_dtype.itemsize > _MAX_BYTES:
+        raise CheckpointError(f"{member}: shape {found_shape} is absurd")
     if found_dtype.hasobject or fortran:
         raise CheckpointError(f"{member}: object or Fortran-ordered arrays are not accepted")
     if dtype == "U":
@@ -91,13 +105,10 @@ def _check_header(member, found_shape, fortran, found_dtype, shape, dtype):
         raise CheckpointError(f"{member}: dtype {found_dtype} does not match the config's {dtype}")
     if shape is not None:
         ok = len(found_shape) == len(shape) and all(
-            s is None or s == f for s, f in zip(shape, found_shape))
+            s == f for s, f in zip(shape, found_shape))
         if not ok:
             raise CheckpointError(f"{member}: shape {found_shape} does not match the config's "
                                   f"{tuple(shape)}")
-    nbytes = int(np.prod(found_shape, dtype=np.int64)) * found_dtype.itemsize
-    if nbytes > _MAX_BYTES or any(s < 0 for s in found_shape):
-        raise CheckpointError(f"{member}: shape {found_shape} is absurd")
 
 
 def _parse_json(path, what, text):

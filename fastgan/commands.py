@@ -88,6 +88,7 @@ def prepare_train(options):
     if os.path.exists(os.path.join(out, RunFolder.CHECKPOINT)):
         raise ValueError(f"{out} already holds a run (checkpoint.npz); add --resume to "
                          f"continue it or choose another --out")
+    _check_length(options)
     spec = options.get("dataset") or "mnist-sample"
     dataset = load_dataset(spec, digits=options.get("digits"), seed=options.get("seed") or 0)
     name = options.get("preset") or default_preset(spec)
@@ -97,7 +98,7 @@ def prepare_train(options):
         if dataset.y is None:
             raise ValueError(f"--conditional needs labels, and {spec} has none")
         fields["n_classes"] = len(dataset.class_names or []) or int(dataset.y.max()) + 1
-    epochs = options.get("epochs") or fields["epochs"]
+    epochs = fields["epochs"] if options.get("epochs") is None else options["epochs"]
     fields["epochs"] = epochs
     config = Config.from_dict(fields)
     _check_fits(config, dataset)
@@ -115,6 +116,7 @@ def _resume_job(out, options):
         raise ValueError("--resume continues the run as it was configured; drop the other "
                          f"options ({', '.join(changed) or 'dataset/digits/preset'}) or start a "
                          "new run in another --out")
+    _check_length(options)
     path = os.path.join(out, RunFolder.CHECKPOINT)
     if not os.path.exists(path):
         raise ValueError(f"nothing to resume: {path} does not exist")
@@ -122,9 +124,19 @@ def _resume_job(out, options):
     gan = GAN.load(path)
     dataset = load_dataset(meta["dataset"], digits=meta.get("digits"), seed=gan.config.seed)
     epochs = options.get("epochs") or meta.get("epochs") or gan.config.epochs
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"{out}/config.json records epochs={epochs!r}; pass --epochs N")
     folder = RunFolder(gan, dataset, out, {**meta, "epochs": epochs})
     minutes = options.get("minutes")
     return TrainJob(folder, epochs if minutes is None else 10**9, minutes)
+
+
+def _check_length(options):
+    epochs, minutes = options.get("epochs"), options.get("minutes")
+    if epochs is not None and epochs < 1:
+        raise ValueError(f"--epochs {epochs} must be at least 1")
+    if minutes is not None and not minutes > 0:
+        raise ValueError(f"--minutes {minutes} must be more than 0")
 
 
 def _read_meta(out):

@@ -8,6 +8,8 @@ import numpy as np
 from .backends import BACKENDS
 from .kernels.codes import ACTIVATIONS
 
+MAX_SIZE = 1 << 20       # widest layer or largest batch accepted
+MAX_PARAMS = 1 << 30     # parameters of G and D together
 LOSSES = ("non-saturating", "minimax", "least-squares", "hinge", "wasserstein")
 OPTIMIZERS = ("sgd", "adam")
 HIDDEN = ("relu", "leaky_relu", "tanh", "sigmoid")
@@ -50,9 +52,14 @@ class Config:
     threads: int | None = None
 
     def validate(self):
-        """Raise ValueError/TypeError naming the first bad field; return self."""
+        """Raise ValueError/TypeError naming the first bad field; return self.
+
+        Valid NumPy scalars are turned into Python ones, so the config always saves as JSON.
+        """
         _check_layers("g_layers", self.g_layers)
         _check_layers("d_layers", self.d_layers)
+        self.g_layers = [int(s) for s in self.g_layers]
+        self.d_layers = [int(s) for s in self.d_layers]
         if self.d_layers[-1] != 1:
             raise ValueError(f"d_layers={self.d_layers} must end in 1 (one logit per sample)")
         _check_choice("g_activation", self.g_activation, HIDDEN)
@@ -79,10 +86,25 @@ class Config:
         for name in ("decay_rate", "instance_noise", "clip"):
             _check_float(name, getattr(self, name), low=0)
         _check_float("label_smoothing", self.label_smoothing, low=0, high=0.5)
+        if self.batch_size > MAX_SIZE:
+            raise ValueError(f"batch_size={self.batch_size} is absurd; keep it <= {MAX_SIZE}")
+        params = sum(k * m + m for s in (self.g_sizes, self.d_sizes) for k, m in zip(s, s[1:]))
+        if params > MAX_PARAMS:
+            raise ValueError(f"the layers hold {params:,} parameters, more than the "
+                             f"{MAX_PARAMS:,} fastgan accepts; use smaller layers")
+        self._normalize()
         _check_float("alpha", self.alpha, low=0)
         for name in ("beta1", "beta2", "dropout", "ema"):
             _check_float(name, getattr(self, name), low=0, high=1)
         return self
+
+    def _normalize(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.integer):
+                setattr(self, f.name, int(value))
+            elif isinstance(value, np.floating):
+                setattr(self, f.name, float(value))
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -129,8 +151,9 @@ def _check_layers(name, sizes):
     if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
         raise ValueError(f"{name}={sizes!r} must list at least two layer sizes, input first")
     for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
-            raise ValueError(f"{name}={list(sizes)} holds {s!r}; every size must be a positive int")
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 1 <= s <= MAX_SIZE:
+            raise ValueError(f"{name}={list(sizes)} holds {s!r}; every size must be an int "
+                             f"from 1 to {MAX_SIZE}")
 
 
 def _check_choice(name, value, choices):

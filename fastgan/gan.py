@@ -1,5 +1,6 @@
 """`GAN`: a drop-in for the NumPy tutorial's class, and fastgan's modern API on the same engine."""
 import dataclasses
+import warnings
 
 import numpy as np
 
@@ -8,7 +9,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config
 from .data.sources import scale_images, select_digits
 from .engine import Engine
-from .threads import check_threads, thread_settings
+from .threads import available_cores, check_threads, thread_settings
 from .train import Trainer
 
 _OPTIONS = {f.name for f in dataclasses.fields(Config)} - {"g_layers", "d_layers"}
@@ -114,16 +115,17 @@ class GAN:
         X = self._check_data(X)
         y = self._check_labels(y, len(X))
         if self.trainer is None:
-            self.trainer = Trainer(self.engine, X, y)
-            pending, self._pending = self._pending, None
-            if pending is not None:
-                self.trainer.restore(pending)
+            trainer = Trainer(self.engine, X, y)
+            if self._pending is not None:
+                trainer.restore(self._pending)  # raises, leaving self as it was, on a mismatch
+            self.trainer, self._pending = trainer, None
         elif self.trainer.data.shape != X.shape:
             raise ValueError(f"X has shape {X.shape} but this run was trained on "
                              f"{self.trainer.data.shape}; continue with the same data")
+        epochs = self.config.epochs if epochs is None else _positive_int("epochs", epochs)
+        _check_minutes(minutes)
         with thread_settings(self.config.backend, self.config.threads):
-            self.last_stop = self.trainer.run(epochs or self.config.epochs, minutes,
-                                              on_step, on_epoch, should_stop)
+            self.last_stop = self.trainer.run(epochs, minutes, on_step, on_epoch, should_stop)
         return self.history
 
     def _check_data(self, X):
@@ -157,9 +159,11 @@ class GAN:
 
     @property
     def history(self):
-        if self.trainer is None:
-            return {"d_loss": [], "g_loss": []}
-        return self.trainer.history
+        if self.trainer is not None:
+            return self.trainer.history
+        if self._pending is not None:  # loaded, not yet trained further
+            return {"d_loss": self._pending["d_loss"], "g_loss": self._pending["g_loss"]}
+        return {"d_loss": [], "g_loss": []}
 
     # --- sampling and parameters ----------------------------------------------------------
     def generate(self, n, labels=None, seed=None):
@@ -207,9 +211,22 @@ class GAN:
         """Load a GAN saved with `save`; training continues where it stopped (see `fit`)."""
         from .resume import expected_arrays, unpack_run
         config, arrays, state = load_checkpoint(path, expected_arrays)
+        if config.threads is not None and config.threads > available_cores():
+            # thread counts only change speed (results are bit-exact across them)
+            warnings.warn(f"{path} was trained with threads={config.threads}; this machine "
+                          f"runs {available_cores()}, so it uses those", stacklevel=2)
+            config = config.replace(threads=available_cores())
         gan = cls.from_config(config, **gan_options)
         unpack_run(gan, arrays, state, path)
         return gan
+
+
+def _check_minutes(minutes):
+    if minutes is None:
+        return
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float, np.number)) \
+            or not np.isfinite(minutes) or minutes <= 0:
+        raise ValueError(f"minutes={minutes!r} must be a positive number")
 
 
 def _positive_int(name, value):

@@ -4,8 +4,8 @@ import numpy as np
 from .checkpoint import CheckpointError
 
 
-def expected_arrays(config):
-    """{name: (shape, dtype)} of every array a checkpoint of `config` holds."""
+def expected_arrays(config, state):
+    """{name: (shape, dtype)} of every array a checkpoint of `config` and `state` holds."""
     dt = config.dtype
     sizes = {"g": _n_params(config.g_sizes), "d": _n_params(config.d_sizes)}
     moments = config.optimizer == "adam"
@@ -15,9 +15,13 @@ def expected_arrays(config):
         out[f"{net}_m"] = ((size if moments else 0,), dt)
         out[f"{net}_v"] = ((size if moments else 0,), dt)
     out["g_ema"] = ((sizes["g"] if config.ema > 0 else 0,), dt)
-    out["perm"] = ((None,), np.int64)
-    out["d_loss"] = ((None,), np.float64)
-    out["g_loss"] = ((None,), np.float64)
+    try:
+        steps, batch, n_data = (_number(state, k, int) for k in ("step", "batch", "n_data"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"bad run state ({e})") from None
+    out["perm"] = ((n_data if batch > 0 else 0,), np.int64)
+    out["d_loss"] = ((steps,), np.float64)
+    out["g_loss"] = ((steps,), np.float64)
     return out
 
 
@@ -65,7 +69,7 @@ def unpack_run(gan, arrays, state, path):
         eng.rng.bit_generator.state = state["rng"]
         gan._sample_rng.bit_generator.state = state["sample_rng"]
         pending = {k: _number(state, k, int) for k in ("epoch", "batch", "step", "n_data")}
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
         raise CheckpointError(f"{path}: bad run state ({e!r})") from None
     pending.update(perm=arrays["perm"], d_loss=list(arrays["d_loss"]),
                    g_loss=list(arrays["g_loss"]))

@@ -37,7 +37,7 @@ class Trainer:
         """Where the run stands: what a checkpoint needs to resume it exactly."""
         return {"epoch": self.epoch, "batch": self.batch, "step": self.step,
                 "n_data": self.data.shape[0],
-                "perm": self.perm if self.perm is not None else np.zeros(0, np.int64),
+                "perm": self.perm if self.batch > 0 else np.zeros(0, np.int64),
                 "d_loss": self.history["d_loss"], "g_loss": self.history["g_loss"]}
 
     def restore(self, pos):
@@ -60,27 +60,32 @@ class Trainer:
 
         on_step(trainer, d_loss, g_loss) runs after every step, on_epoch(trainer) after each
         epoch (after the learning-rate decay). Returns the reason it stopped: "done", "time"
-        or "stopped".
+        or "stopped". A stop always falls between steps, with any finished epoch closed.
         """
         deadline = None if minutes is None else time.perf_counter() + 60.0 * minutes
-        while self.epoch < epochs:
-            if self.batch == 0:
-                self.perm = self.engine.rng.permutation(self.data.shape[0])
-            while self.batch < self.steps_per_epoch:
+        # overflow shows up as a non-finite loss, which stops the run with a clear message
+        with np.errstate(all="ignore"):
+            while self.epoch < epochs:
+                if self.batch == 0:
+                    self.perm = self.engine.rng.permutation(self.data.shape[0])
                 d_loss, g_loss = self._one_step()
                 if on_step is not None:
                     on_step(self, d_loss, g_loss)
+                if self.batch == self.steps_per_epoch:
+                    self._end_epoch(on_epoch)
                 if should_stop is not None and should_stop():
                     return "stopped"
                 if deadline is not None and time.perf_counter() >= deadline:
                     return "time"
-            self.engine.end_epoch(self.epoch)
-            self.epoch += 1
-            self.batch = 0
-            self.check_weights()
-            if on_epoch is not None:
-                on_epoch(self)
         return "done"
+
+    def _end_epoch(self, on_epoch):
+        self.engine.end_epoch(self.epoch)
+        self.epoch += 1
+        self.batch = 0
+        self.check_weights()
+        if on_epoch is not None:
+            on_epoch(self)
 
     def _one_step(self):
         eng, n = self.engine, self.engine.n

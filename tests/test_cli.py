@@ -1,0 +1,319 @@
+"""The `fastgan` command: run folders, presets, sampling, one-line errors, Ctrl-C, divergence."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import fastgan.commands
+from fastgan import GAN
+from fastgan.checkpoint import CheckpointError
+from fastgan.cli import main
+from fastgan.data import Dataset, load_dataset
+
+PNG = b"\x89PNG\r\n\x1a\n"
+TINY_NET = ["--backend", "numpy", "--g-layers", "4,8,784", "--d-layers", "784,8,1",
+            "--batch-size", "32", "--no-progress"]
+STEPS = 200 // 32  # steps per epoch of the tiny data set with TINY_NET
+
+
+def run_cli(argv, capsys):
+    """main(argv) in-process: (exit code, stdout, stderr); argparse's exits included."""
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_subprocess(argv, timeout=120):
+    return subprocess.run([sys.executable, "-m", "fastgan.cli", *map(str, argv)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_one_line_error(code, err, usage=False):
+    assert "Traceback" not in err
+    if usage:
+        assert code == 2
+        assert err.startswith("usage: fastgan")
+        assert err.rstrip("\n").splitlines()[-1].startswith("fastgan")
+    else:
+        assert code == 1
+        lines = err.rstrip("\n").splitlines()
+        assert len(lines) == 1, err
+        assert lines[0].startswith("fastgan: error: ")
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """A tiny image data set: 200 random 28x28 uint8 images with labels 0..4."""
+    rng = np.random.default_rng(1)
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, x=rng.integers(0, 256, (200, 28, 28), dtype=np.uint8),
+             y=rng.integers(0, 5, 200))
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(images, tmp_path_factory):
+    """A finished two-epoch run folder of the tiny net on the tiny data set."""
+    out = tmp_path_factory.mktemp("runs") / "run"
+    assert main(["train", "--dataset", str(images), *TINY_NET, "--epochs", "2",
+                 "--out", str(out)]) == 0
+    return out
+
+
+def read_config(out):
+    return json.loads((out / "config.json").read_text())
+
+
+def read_steps(out):
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+# --- train --------------------------------------------------------------------------------
+def test_train_writes_a_run_folder(run, images):
+    names = set(os.listdir(run))
+    assert {"config.json", "metrics.jsonl", "samples", "samples.gif", "losses.png",
+            "checkpoint.npz"} <= names
+    assert not [n for n in names if n.startswith(".")], "temporary files left behind"
+
+    meta = read_config(run)
+    assert meta["dataset"] == str(images) and meta["epochs"] == 2
+    assert meta["config"]["g_layers"] == [4, 8, 784] and meta["config"]["batch_size"] == 32
+
+    records = read_steps(run)
+    assert [r["step"] for r in records] == list(range(1, 2 * STEPS + 1))
+    assert [r["epoch"] for r in records] == [0] * STEPS + [1] * STEPS
+    assert all(np.isfinite([r["d_loss"], r["g_loss"], r["images_per_s"]]).all()
+               for r in records)
+
+    frames = sorted(os.listdir(run / "samples"))
+    assert frames and all(f.endswith(".png") for f in frames)
+    assert (run / "samples" / frames[-1]).read_bytes()[:8] == PNG
+    assert (run / "losses.png").read_bytes()[:8] == PNG
+    assert (run / "samples.gif").read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+
+    gan = GAN.load(run / "checkpoint.npz")
+    gan.fit(load_dataset(str(images)).x)  # restores the position; trains nothing
+    assert gan.trainer.step == 2 * STEPS
+    np.testing.assert_allclose(gan.history["d_loss"], [r["d_loss"] for r in records], atol=1e-6)
+
+
+def test_numpy_tutorial_preset(images, tmp_path, capsys):
+    code, out, err = run_cli(["train", "--dataset", images, "--preset", "numpy-tutorial",
+                              "--backend", "numpy", "--epochs", "1", "--no-progress",
+                              "--out", tmp_path / "r"], capsys)
+    assert code == 0, err
+    meta = read_config(tmp_path / "r")
+    assert meta["preset"] == "numpy-tutorial"
+    c = meta["config"]
+    assert (c["g_layers"], c["d_layers"]) == ([100, 128, 784], [784, 128, 1])
+    assert (c["g_activation"], c["d_activation"], c["alpha"]) == ("relu", "leaky_relu", 0.01)
+    assert (c["optimizer"], c["learning_rate"], c["decay_rate"]) == ("sgd", 1e-3, 1e-4)
+    assert (c["batch_size"], c["dtype"], c["dropout"], c["epochs"]) == (64, "float64", 0.0, 1)
+    assert "finished at epoch 1, step 3" in out
+
+
+def test_explicit_flags_override_the_preset(images, tmp_path, capsys):
+    code, _, err = run_cli(["train", "--dataset", images, "--preset", "pytorch-tutorial",
+                            "--lr", "0.001", "--backend", "numpy", "--epochs", "1",
+                            "--no-progress", "--out", tmp_path / "r"], capsys)
+    assert code == 0, err
+    c = read_config(tmp_path / "r")["config"]
+    assert c["learning_rate"] == 0.001
+    assert c["g_layers"] == [100, 256, 512, 1024, 784]
+    assert c["d_layers"] == [784, 1024, 512, 256, 1]
+    assert (c["optimizer"], c["dropout"], c["batch_size"], c["alpha"]) == ("adam", 0.3, 100, 0.2)
+
+
+def test_toy_dataset_with_its_preset(tmp_path, capsys):
+    out = tmp_path / "ring"
+    code, _, err = run_cli(["train", "--dataset", "ring8", "--epochs", "1", "--backend",
+                            "numpy", "--batch-size", "1000", "--no-progress", "--out", out],
+                           capsys)
+    assert code == 0, err
+    meta = read_config(out)
+    assert meta["preset"] == "toy-2d"
+    assert meta["config"]["g_layers"][-1] == 2 and meta["config"]["g_output"] == "linear"
+    assert meta["config"]["batch_size"] == 1000 and meta["config"]["optimizer"] == "adam"
+    assert len(read_steps(out)) == 10000 // 1000
+    assert (out / "losses.png").read_bytes()[:8] == PNG
+    code, _, err = run_cli(["sample", out / "checkpoint.npz", "--n", "50", "--out",
+                            tmp_path / "toy.npy"], capsys)
+    assert code == 0, err
+    assert np.load(tmp_path / "toy.npy").shape == (50, 2)
+
+
+# --- sample -------------------------------------------------------------------------------
+def test_sample_to_npy(run, tmp_path, capsys):
+    code, out, err = run_cli(["sample", run / "checkpoint.npz", "--n", "16", "--out",
+                              tmp_path / "x.npy"], capsys)
+    assert code == 0, err
+    x = np.load(tmp_path / "x.npy")
+    assert x.shape == (16, 784) and np.all(np.abs(x) <= 1)
+    assert f"wrote {tmp_path / 'x.npy'}" in out
+    assert os.listdir(tmp_path) == ["x.npy"]
+
+
+def test_sample_with_seed_is_reproducible(run, tmp_path, capsys):
+    for name in ("a.npy", "b.npy"):
+        assert run_cli(["sample", run / "checkpoint.npz", "--n", "4", "--seed", "3", "--out",
+                        tmp_path / name], capsys)[0] == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
+
+
+def test_sample_to_png(run, tmp_path, capsys):
+    code, _, err = run_cli(["sample", run / "checkpoint.npz", "--n", "16", "--out",
+                            tmp_path / "grid.png"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "grid.png").read_bytes()[:8] == PNG
+
+
+# --- errors -------------------------------------------------------------------------------
+def _error_cases(run, images, tmp):
+    """(argv, usage error?, text in the message) of every error case."""
+    garbage = tmp / "garbage.npz"
+    garbage.write_bytes(b"this is not a checkpoint")
+    new = tmp / "new"
+    data = ["train", "--dataset", images, *TINY_NET, "--out", new]
+    return {
+        "unknown dataset": (["train", "--dataset", "mnist-small", "--out", new], False,
+                            "mnist-small"),
+        "bad digits": (["train", "--digits", "three", "--out", new], True, "three"),
+        "epochs and minutes": (["train", "--epochs", "1", "--minutes", "1", "--out", new], True,
+                               "--minutes"),
+        "absent digit": ([*data, "--digits", "7"], False, "[7]"),
+        "unknown preset": ([*data, "--preset", "keras"], False, "keras"),
+        "unknown optimizer": ([*data, "--optimizer", "rmsprop"], False, "rmsprop"),
+        "layers do not fit the data": ([*data, "--g-layers", "4,8,16"], False, "784 features"),
+        "resume without checkpoint": (["train", "--out", new, "--resume"], False,
+                                      "nothing to resume"),
+        "out holds a run": (["train", "--dataset", images, "--out", run], False,
+                            "already holds a run"),
+        "corrupt checkpoint": (["sample", garbage, "--out", tmp / "x.npy"], False,
+                               str(garbage)),
+        "missing checkpoint": (["sample", tmp / "none.npz", "--out", tmp / "x.npy"], False,
+                               "no such checkpoint"),
+        "bad out suffix": (["sample", run / "checkpoint.npz", "--out", tmp / "x.jpg"], False,
+                           ".npy"),
+        "n zero": (["sample", run / "checkpoint.npz", "--n", "0", "--out", tmp / "x.npy"],
+                   False, "n=0"),
+    }
+
+
+ERRORS = ["unknown dataset", "bad digits", "epochs and minutes", "absent digit",
+          "unknown preset", "unknown optimizer", "layers do not fit the data",
+          "resume without checkpoint", "out holds a run", "corrupt checkpoint",
+          "missing checkpoint", "bad out suffix", "n zero"]
+
+
+@pytest.mark.parametrize("case", ERRORS)
+def test_errors_are_one_line(run, images, tmp_path, capsys, case):
+    before = sorted(os.listdir(run))
+    argv, usage, text = _error_cases(run, images, tmp_path)[case]
+    code, out, err = run_cli(argv, capsys)
+    assert_one_line_error(code, err, usage)
+    assert text in err
+    assert not (tmp_path / "new").exists()
+    assert not (tmp_path / "x.npy").exists()
+    assert sorted(os.listdir(run)) == before
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(CheckpointError):
+        main(["--debug", "sample", str(garbage), "--out", str(tmp_path / "x.npy")])
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_errors_end_to_end(tmp_path, debug):
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"this is not a checkpoint")
+    result = run_subprocess([*(["--debug"] if debug else []), "sample", garbage,
+                             "--out", tmp_path / "x.npy"])
+    if debug:
+        assert result.returncode != 0
+        assert "Traceback" in result.stderr and "CheckpointError" in result.stderr
+    else:
+        assert_one_line_error(result.returncode, result.stderr)
+        assert str(garbage) in result.stderr
+
+
+def test_usage_error_end_to_end(tmp_path):
+    result = run_subprocess(["train", "--epochs", "1", "--minutes", "1", "--out", tmp_path])
+    assert_one_line_error(result.returncode, result.stderr, usage=True)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("option, value", [("epochs", 0), ("minutes", 0), ("minutes", -1.0)])
+def test_train_rejects_a_non_positive_run_length(images, tmp_path, option, value):
+    with pytest.raises(ValueError, match=option):
+        fastgan.commands.prepare_train({"dataset": str(images), "out": str(tmp_path / "r"),
+                                        option: value})
+
+
+# --- Ctrl-C and divergence ------------------------------------------------------------------
+def test_ctrl_c_checkpoints_and_exits_130(images, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fastgan.cli", "train", "--dataset", str(images), *TINY_NET,
+         "--epochs", "100000", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not (out / "checkpoint.npz").exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no checkpoint after 90 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "stopping after this step" in stderr
+    assert f"resume with: fastgan train --out {out} --resume" in stdout
+    with np.load(out / "checkpoint.npz") as z:
+        steps = len(z["d_loss"])
+    GAN.load(out / "checkpoint.npz")
+    assert [r["step"] for r in read_steps(out)] == list(range(1, steps + 1))
+    assert steps >= STEPS
+
+
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(images, tmp_path, capsys,
+                                                             monkeypatch):
+    out = tmp_path / "run"
+    assert run_cli(["train", "--dataset", images, *TINY_NET, "--epochs", "1", "--out", out],
+                   capsys)[0] == 0
+    good = (out / "checkpoint.npz").read_bytes()
+    real_load = fastgan.commands.load_dataset
+
+    def huge(*args, **kwargs):  # same shape, values that overflow D's first layer
+        d = real_load(*args, **kwargs)
+        return Dataset(d.name, d.x * 1e300, d.y, d.kind, d.image_shape, d.class_names)
+
+    monkeypatch.setattr(fastgan.commands, "load_dataset", huge)
+    with np.errstate(all="ignore"):
+        code, _, err = run_cli(["train", "--out", out, "--resume", "--epochs", "3",
+                                "--no-progress"], capsys)
+    assert_one_line_error(code, err)
+    assert f"at step {STEPS + 1};" in err and "resume from the last good checkpoint" in err
+    assert (out / "checkpoint.npz").read_bytes() == good
+    GAN.load(out / "checkpoint.npz")
+    with np.load(out / "checkpoint.npz") as z:
+        assert z["d_loss"].shape == (STEPS,)
+
+
+def test_divergence_end_to_end_is_one_line(images, tmp_path):
+    result = run_subprocess(["train", "--dataset", images, *TINY_NET, "--optimizer", "sgd",
+                             "--lr", "1e300", "--epochs", "2", "--out", tmp_path / "r"])
+    assert "at step" in result.stderr
+    assert_one_line_error(result.returncode, result.stderr)

@@ -1,0 +1,265 @@
+"""The GAN class: the NumPy tutorial's script runs unchanged, and the modern API behaves."""
+import math
+import os
+import re
+
+import numpy as np
+import pytest
+
+import fastgan
+from fastgan import GAN
+from fastgan.train import TrainingDiverged
+
+FEATURES = 16
+SMALL = dict(g_layers=[4, 8, FEATURES], d_layers=[FEATURES, 8, 1], batch_size=64, epochs=2,
+             backend="numpy", verbose=False)
+
+
+def small_gan(**changes):
+    return GAN(**{**SMALL, **changes})
+
+
+@pytest.fixture(scope="module")
+def data():
+    """200 samples in [-1, 1]: 3 steps of 64 per epoch."""
+    return np.random.default_rng(0).uniform(-1, 1, (200, FEATURES))
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    (x_train, y_train), _ = fastgan.datasets.load_data()
+    return x_train, y_train
+
+
+# --- the tutorial's script --------------------------------------------------------------
+def test_tutorial_script_runs_unchanged(mnist, tmp_path, capsys):
+    x_train, y_train = mnist
+    model = GAN([3], epochs=2, display_epochs=1, out_dir=tmp_path)
+    J_Ds, J_Gs = model.train(x_train, y_train)
+
+    steps = int(np.sum(y_train == 3)) // 64
+    assert len(J_Ds) == len(J_Gs) == 2 * steps
+    for losses in (J_Ds, J_Gs):
+        assert all(isinstance(v, float) and math.isfinite(v) for v in losses)
+    assert sorted(os.listdir(tmp_path)) == ["epoch_0000.png", "epoch_0001.png", "gan.gif"]
+    for name in os.listdir(tmp_path):
+        assert (tmp_path / name).stat().st_size > 0
+    assert (tmp_path / "epoch_0000.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "gan.gif").read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+    assert re.search(r"Epoch 1: J_D = [\d.]+, J_G = [\d.]+", capsys.readouterr().out)
+
+
+def test_tutorial_architecture_is_100_128_784_and_784_128_1():
+    shapes = {k: v.shape for k, v in GAN([3], backend="numpy").state_dict().items()}
+    assert shapes == {"G.w0": (100, 128), "G.b0": (128,), "G.w1": (128, 784), "G.b1": (784,),
+                      "D.w0": (784, 128), "D.b0": (128,), "D.w1": (128, 1), "D.b1": (1,)}
+
+
+def test_tutorial_defaults_are_sgd_with_decay():
+    c = GAN([3]).config
+    assert (c.optimizer, c.learning_rate, c.decay_rate, c.batch_size, c.epochs) == \
+        ("sgd", 1e-3, 1e-4, 64, 100)
+    assert (c.g_activation, c.g_output, c.d_activation) == ("relu", "tanh", "leaky_relu")
+
+
+def test_create_gif_false_writes_no_gif(mnist, tmp_path):
+    x_train, y_train = mnist
+    model = GAN([3], epochs=1, display_epochs=1, create_gif=False, out_dir=tmp_path,
+                g_layers=[4, 8, 784], d_layers=[784, 8, 1], backend="numpy", verbose=False)
+    model.train(x_train[:1000], y_train[:1000])
+    assert os.listdir(tmp_path) == ["epoch_0000.png"]
+
+
+@pytest.mark.parametrize("numbers, text", [([], "empty"), ([3, 10], r"\[10\]")])
+def test_train_rejects_empty_or_absent_digits(mnist, tmp_path, numbers, text):
+    x_train, y_train = mnist
+    model = GAN(numbers, epochs=1, out_dir=tmp_path, backend="numpy")
+    with pytest.raises(ValueError, match=text):
+        model.train(x_train[:500], y_train[:500])
+    assert os.listdir(tmp_path) == []
+
+
+# --- the modern API ---------------------------------------------------------------------
+def test_fit_returns_the_history_and_writes_no_files(data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    gan = small_gan()
+    history = gan.fit(data)
+    assert set(history) == {"d_loss", "g_loss"}
+    assert len(history["d_loss"]) == len(history["g_loss"]) == 2 * (200 // 64)
+    assert np.isfinite(history["d_loss"]).all() and np.isfinite(history["g_loss"]).all()
+    gan.generate(4)
+    assert os.listdir(tmp_path) == []
+
+
+def test_fit_accepts_float32_data(data):
+    assert len(small_gan(epochs=1).fit(data.astype(np.float32))["d_loss"]) == 3
+
+
+def test_generate_shape_and_tanh_range(data):
+    gan = small_gan()
+    gan.fit(data)
+    x = gan.generate(50)
+    assert x.shape == (50, FEATURES)
+    assert np.all(np.abs(x) <= 1)
+
+
+def test_generate_dtype_follows_config():
+    assert small_gan(dtype="float32").generate(3).dtype == np.float32
+    assert small_gan(dtype="float64").generate(3).dtype == np.float64
+
+
+def test_generate_with_seed_is_reproducible_and_without_is_fresh():
+    gan = small_gan()
+    np.testing.assert_array_equal(gan.generate(5, seed=3), gan.generate(5, seed=3))
+    assert not np.array_equal(gan.generate(5, seed=3), gan.generate(5, seed=4))
+    assert not np.array_equal(gan.generate(5), gan.generate(5))
+
+
+@pytest.mark.parametrize("n", [0, -1])
+def test_generate_rejects_non_positive_n(n):
+    with pytest.raises(ValueError, match=f"n={n}"):
+        small_gan().generate(n)
+
+
+def test_state_dict_keys_shapes_and_copies():
+    gan = small_gan(g_layers=[4, 8, 12, FEATURES])
+    sd = gan.state_dict()
+    assert {k: v.shape for k, v in sd.items()} == {
+        "G.w0": (4, 8), "G.b0": (8,), "G.w1": (8, 12), "G.b1": (12,), "G.w2": (12, 16),
+        "G.b2": (16,), "D.w0": (16, 8), "D.b0": (8,), "D.w1": (8, 1), "D.b1": (1,)}
+    before = gan.generate(3, seed=0)
+    for v in sd.values():
+        v[...] = 0
+    np.testing.assert_array_equal(gan.generate(3, seed=0), before)
+    assert any(np.any(v != 0) for v in gan.state_dict().values())
+
+
+def test_fit_again_continues_the_same_run(data):
+    once = small_gan()
+    once.fit(data, epochs=2)
+    twice = small_gan()
+    twice.fit(data, epochs=1)
+    twice.fit(data, epochs=2)
+    assert twice.history == once.history
+    _assert_same_params(twice, once)
+
+
+def test_fit_rejects_other_data_when_continuing(data):
+    gan = small_gan()
+    gan.fit(data, epochs=1)
+    with pytest.raises(ValueError, match=r"\(150, 16\).*\(200, 16\)"):
+        gan.fit(data[:150], epochs=2)
+
+
+@pytest.mark.parametrize("epochs", [0, -1, 1.5])
+def test_fit_rejects_bad_epochs(data, epochs):
+    with pytest.raises((ValueError, TypeError), match="epochs"):
+        small_gan().fit(data, epochs=epochs)
+
+
+# --- seeded determinism -----------------------------------------------------------------
+@pytest.mark.parametrize("backend, dtype", [("numpy", "float64"), ("numpy", "float32"),
+                                            ("numba", "float64")])
+def test_same_seed_same_run(data, backend, dtype):
+    runs = []
+    for _ in range(2):
+        gan = small_gan(backend=backend, dtype=dtype, seed=5, optimizer="adam", dropout=0.2)
+        gan.fit(data)
+        runs.append(gan)
+    a, b = runs
+    assert a.history == b.history
+    _assert_same_params(a, b)
+    np.testing.assert_array_equal(a.trainer.perm, b.trainer.perm)
+    np.testing.assert_array_equal(a.generate(4), b.generate(4))
+    assert a.engine.rng.bit_generator.state == b.engine.rng.bit_generator.state
+
+
+def test_backends_start_from_the_same_weights_and_stay_close(data):
+    a, b = small_gan(backend="numpy", seed=3), small_gan(backend="numba", seed=3)
+    _assert_same_params(a, b)
+    a.fit(data, epochs=1)
+    b.fit(data, epochs=1)
+    # float64 kernel vs twin differ only by the order of the sums (~1e-15 relative per step)
+    np.testing.assert_allclose(a.history["d_loss"], b.history["d_loss"], rtol=1e-9)
+    np.testing.assert_array_equal(a.trainer.perm, b.trainer.perm)
+
+
+def test_different_seed_differs(data):
+    a, b = small_gan(seed=1), small_gan(seed=2)
+    assert not np.array_equal(a.state_dict()["G.w0"], b.state_dict()["G.w0"])
+    a.fit(data, epochs=1)
+    b.fit(data, epochs=1)
+    assert a.history != b.history
+    assert not np.array_equal(a.trainer.perm, b.trainer.perm)
+
+
+# --- bad input ----------------------------------------------------------------------------
+BAD_OPTIONS = [
+    (dict(g_layers=[4, 8, 15]), ValueError, "g_layers ends in 15"),
+    (dict(d_layers=[FEATURES, 8, 2]), ValueError, "must end in 1"),
+    (dict(batch_size=0), ValueError, "batch_size=0"),
+    (dict(epochs=0), ValueError, "epochs=0"),
+    (dict(g_layers=[4, 0, FEATURES]), ValueError, "g_layers"),
+    (dict(learning_rate=-0.1), ValueError, "learning_rate"),
+    (dict(optimizer="adagrad"), ValueError, "optimizer='adagrad'"),
+    (dict(loss="kl"), ValueError, "loss='kl'"),
+    (dict(g_activation="elu"), ValueError, "g_activation='elu'"),
+    (dict(dtype="float16"), ValueError, "dtype='float16'"),
+    (dict(backend="torch"), ValueError, "backend='torch'"),
+    (dict(threads=0), ValueError, "threads=0"),
+    (dict(threads=100_000), ValueError, "threads=100000"),
+    (dict(dropout=1.0), ValueError, "dropout"),
+    (dict(display_epochs=0), ValueError, "display_epochs"),
+    (dict(leraning_rate=0.1), TypeError, "leraning_rate"),
+]
+
+
+@pytest.mark.parametrize("options, error, text", BAD_OPTIONS)
+def test_constructor_rejects_bad_options(options, error, text):
+    with pytest.raises(error, match=re.escape(text)):
+        small_gan(**options)
+
+
+def test_tutorial_layer_sizes_are_checked():
+    with pytest.raises(ValueError, match="d_layers"):
+        GAN([3], hidden_layer_size_d=0)
+    with pytest.raises(ValueError, match="image_size"):
+        GAN([3], image_size=0)
+
+
+BAD_DATA = [
+    (np.zeros((200, FEATURES + 1)), ValueError, r"\(200, 17\).*\(n, 16\)"),
+    (np.zeros((200, 4, 4)), ValueError, r"shape \(200, 4, 4\)"),
+    (np.zeros((0, FEATURES)), ValueError, r"n >= 1"),
+    (np.zeros((200, FEATURES), np.int64), TypeError, "dtype int64"),
+    (np.zeros((200, FEATURES), np.uint8), TypeError, "dtype uint8"),
+    (np.full((200, FEATURES), np.nan), ValueError, "NaN"),
+    (np.full((200, FEATURES), np.inf), ValueError, "infinite"),
+    (np.zeros((63, FEATURES)), ValueError, "fewer than batch_size"),
+]
+
+
+@pytest.mark.parametrize("X, error, text", BAD_DATA)
+def test_fit_rejects_bad_data(X, error, text):
+    with pytest.raises(error, match=text):
+        small_gan().fit(X)
+
+
+def test_fit_still_works_after_rejecting_bad_data(data):
+    gan = small_gan(epochs=1)
+    with pytest.raises(ValueError):
+        gan.fit(data[:10])
+    assert len(gan.fit(data)["d_loss"]) == 3
+
+
+def test_divergence_stops_with_the_step(data):
+    gan = small_gan()
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged, match="at step 1;"):
+        gan.fit(data * 1e300)
+
+
+def _assert_same_params(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
