@@ -1,0 +1,312 @@
+"""Each Numba kernel against its plain-NumPy twin in fastgan.kernels.reference."""
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from fastgan import threads
+from fastgan.kernels import dense, losses, optim
+from fastgan.kernels import reference as ref
+from fastgan.kernels.codes import ACTIVATIONS, HEADS
+from helpers import ALPHA, DTYPES, TOL, dense_problem, empty, forward_outputs
+
+# (n, k, m): batch 1, odd sizes, n crossing the 32-row block of the forward pass and dx,
+# k crossing the 64-row block of dw, and very narrow or very wide layers.
+SHAPES = [(1, 1, 1), (1, 784, 128), (3, 97, 257), (64, 100, 128), (33, 7, 65),
+          (130, 129, 3), (2, 3, 1024), (5, 1024, 1)]
+# (want dw and db, want dx): every combination a caller can ask for
+WANTS = [(True, True), (True, False), (False, True), (False, False)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def numba_threads():
+    """The kernels call BLAS from every Numba thread: keep BLAS single-threaded."""
+    with threads.thread_settings("numba"):
+        yield
+
+
+# --- dense_forward / dense_backward ---------------------------------------------------
+
+def case_rng(n, k, m, act, dtype, dropout):
+    """A generator seeded by the case, so each case draws its own data, the same every run."""
+    return np.random.default_rng([n, k, m, ACTIVATIONS[act], int(dropout),
+                                  int(dtype == np.float32)])
+
+
+@pytest.mark.parametrize("dropout", [False, True], ids=["no_dropout", "dropout"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", list(ACTIVATIONS))
+@pytest.mark.parametrize("n, k, m", SHAPES)
+def test_dense_forward_matches_reference(n, k, m, act, dtype, dropout):
+    rng = case_rng(n, k, m, act, dtype, dropout)
+    x, w, b, code, mask = dense_problem(rng, n, k, m, act, dtype, dropout)
+    inputs = [a.copy() for a in (x, w, b, mask)]
+    want_out, want_h = forward_outputs(x, w, b, code, mask)
+
+    out = np.full((n, m), np.nan, dtype)
+    h = np.full((n, m), np.nan, dtype) if dropout else empty(dtype)
+    dense.dense_forward(x, w, b, code, ALPHA, mask, out, h)
+
+    np.testing.assert_allclose(out, want_out, **TOL[dtype])
+    np.testing.assert_allclose(h, want_h, **TOL[dtype])
+    for before, after in zip(inputs, (x, w, b, mask)):
+        np.testing.assert_array_equal(after, before)  # inputs are read only
+
+
+@pytest.mark.parametrize("want_dw, want_dx", WANTS, ids=["dw_dx", "dw", "dx", "dz_only"])
+@pytest.mark.parametrize("dropout", [False, True], ids=["no_dropout", "dropout"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", list(ACTIVATIONS))
+@pytest.mark.parametrize("n, k, m", SHAPES)
+def test_dense_backward_matches_reference(n, k, m, act, dtype, dropout, want_dw, want_dx):
+    rng = case_rng(n, k, m, act, dtype, dropout)
+    x, w, b, code, mask = dense_problem(rng, n, k, m, act, dtype, dropout)
+    out, _ = forward_outputs(x, w, b, code, mask)
+    upstream = rng.standard_normal((n, m)).astype(dtype)
+    inputs = [a.copy() for a in (x, w, out, mask)]
+
+    def run(backward):
+        """Fill the wanted gradients with NaN, pass empty arrays for the others."""
+        dout = upstream.copy()
+        dw = np.full((k, m), np.nan, dtype) if want_dw else empty(dtype)
+        db = np.full(m, np.nan, dtype) if want_dw else empty(dtype, 1)
+        dx = np.full((n, k), np.nan, dtype) if want_dx else empty(dtype)
+        xt = np.full((k, n), np.nan, dtype) if want_dw else empty(dtype)
+        backward(x, w, out, dout, code, ALPHA, mask, dw, db, dx, xt)
+        return dout, dw, db, dx
+
+    got = run(dense.dense_backward)
+    want = run(ref.dense_backward)
+    for name, g, r in zip(("dz", "dw", "db", "dx"), got, want):
+        assert g.shape == r.shape, name
+        np.testing.assert_allclose(g, r, err_msg=name, **TOL[dtype])
+    for before, after in zip(inputs, (x, w, out, mask)):
+        np.testing.assert_array_equal(after, before)  # inputs are read only
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dropout", [False, True], ids=["no_dropout", "dropout"])
+def test_dense_kernels_fill_row_slices_of_larger_buffers(dtype, dropout):
+    """The engine passes row slices (e.g. D's fake half): only those rows may change."""
+    rng = np.random.default_rng(7)
+    n, k, m = 40, 9, 70
+    x, w, b, code, mask = dense_problem(rng, 2 * n, k, m, "tanh", dtype, dropout)
+    fake = slice(n, 2 * n)
+    out = np.full((2 * n, m), -7.0, dtype)
+    h = np.full((2 * n, m), -7.0, dtype) if dropout else empty(dtype)
+    rows_mask = mask[fake] if dropout else mask
+    dense.dense_forward(x[fake], w, b, code, ALPHA, rows_mask, out[fake],
+                        h[fake] if dropout else h)
+    want_out, want_h = forward_outputs(x[fake], w, b, code, rows_mask)
+    np.testing.assert_allclose(out[fake], want_out, **TOL[dtype])
+    assert (out[:n] == -7).all()
+    if dropout:
+        np.testing.assert_allclose(h[fake], want_h, **TOL[dtype])
+        assert (h[:n] == -7).all()
+
+    dout = np.full((2 * n, m), -7.0, dtype)
+    dout[fake] = rng.standard_normal((n, m))
+    dx = np.full((2 * n, k), -7.0, dtype)
+    dout_ref, dx_ref = dout[fake].copy(), np.zeros((n, k), dtype)
+    dense.dense_backward(x[fake], w, out[fake], dout[fake], code, ALPHA, rows_mask,
+                         empty(dtype), empty(dtype, 1), dx[fake], empty(dtype))
+    ref.dense_backward(x[fake], w, out[fake], dout_ref, code, ALPHA, rows_mask,
+                       empty(dtype), empty(dtype, 1), dx_ref, empty(dtype))
+    np.testing.assert_allclose(dx[fake], dx_ref, **TOL[dtype])
+    np.testing.assert_allclose(dout[fake], dout_ref, **TOL[dtype])
+    assert (dx[:n] == -7).all() and (dout[:n] == -7).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", list(ACTIVATIONS))
+def test_dense_kernels_bit_identical_for_any_thread_count(act, dtype):
+    """Blocks have a fixed size, so the thread count must not change a single bit."""
+    # n crosses the 32-row blocks, k the 64-row dw blocks, m the 64-column db blocks
+    n, k, m = 130, 129, 65
+    rng = np.random.default_rng(11)
+    x, w, b, code, mask = dense_problem(rng, n, k, m, act, dtype, dropout=True)
+    upstream = rng.standard_normal((n, m)).astype(dtype)
+    counts = sorted({1, min(2, threads.available_cores()), threads.available_cores()})
+
+    def run(count):
+        out, h = np.zeros((n, m), dtype), np.zeros((n, m), dtype)
+        dout = upstream.copy()
+        dw, db = np.zeros((k, m), dtype), np.zeros(m, dtype)
+        dx, xt = np.zeros((n, k), dtype), np.zeros((k, n), dtype)
+        with threads.thread_settings("numba", threads=count):
+            dense.dense_forward(x, w, b, code, ALPHA, mask, out, h)
+            dense.dense_backward(x, w, out, dout, code, ALPHA, mask, dw, db, dx, xt)
+        return out, h, dout, dw, db, dx
+
+    first = run(counts[0])
+    for count in counts[1:]:
+        for name, a, c in zip(("out", "h", "dz", "dw", "db", "dx"), first, run(count)):
+            np.testing.assert_array_equal(c, a, err_msg=f"{name}: {count} threads vs 1")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", list(ACTIVATIONS))
+def test_dense_forward_propagates_nan(act, dtype):
+    """A NaN input must reach the output, or the trainer's divergence check misses it."""
+    x = np.array([[np.nan, 1.0], [1.0, 1.0]], dtype)
+    w, b = np.ones((2, 3), dtype), np.zeros(3, dtype)
+    out = np.zeros((2, 3), dtype)
+    dense.dense_forward(x, w, b, ACTIVATIONS[act], ALPHA, empty(dtype), out, empty(dtype))
+    assert np.isnan(out[0]).all() and np.isfinite(out[1]).all()
+
+
+# --- loss_head --------------------------------------------------------------------------
+
+# Targets the engine uses (engine.LOSS_HEADS), and 0.9 for one-sided label smoothing.
+TARGETS = [0.0, 1.0, -1.0, 0.9]
+# Sums of n terms: float64 differs only by the summation order (the kernel sums in order, the
+# twin pairwise); the float32 kernel evaluates each term in float64 after a float32 exp, the
+# twin in float32, so each term differs by a few float32 eps (6e-8): 1e-5 of the sum of |terms|.
+LOSS_RTOL = {np.float64: 1e-12, np.float32: 1e-5}
+HUGE = [1e4, -1e4, 80.0, -80.0, 40.0, -40.0, 0.0, 1e-3, -1e-3]
+
+
+def softplus(l):
+    """log(1 + e^l) by another route than the kernels (log-sum-exp), in float64."""
+    return np.logaddexp(0.0, l)
+
+
+def independent_loss(head, l, t):
+    """Per-logit f(l) and f'(l) in float64, written apart from the kernels."""
+    l = l.astype(np.float64)
+    f, d = {
+        "bce": lambda: (softplus(l) - t * l, expit(l) - t),
+        "neg_softplus": lambda: (-softplus(l), -expit(l)),
+        "squared": lambda: ((l - t) ** 2 / 2, l - t),
+        "hinge": lambda: (np.maximum(1 - t * l, 0), np.where(t * l < 1, -t, 0.0)),
+        "linear": lambda: (-t * l, np.full_like(l, -t)),
+    }[head]()
+    return f, d
+
+
+def logits_case(case, dtype):
+    if case == "huge":
+        return np.array(HUGE, dtype)[:, None]
+    return (3 * np.random.default_rng(5).standard_normal((64, 1))).astype(dtype)
+
+
+@pytest.mark.parametrize("case", ["normal", "huge"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("head", list(HEADS))
+def test_loss_head_matches_reference(head, target, dtype, case):
+    logits = logits_case(case, dtype)
+    weight = 1.0 / 7
+    d_nb, d_ref = np.full_like(logits, np.nan), np.full_like(logits, np.nan)
+    loss_nb = losses.loss_head(logits, HEADS[head], target, weight, d_nb)
+    loss_ref = ref.loss_head(logits, HEADS[head], target, weight, d_ref)
+
+    f, d = independent_loss(head, logits, target)
+    scale = weight * np.abs(f).sum()
+    rtol = LOSS_RTOL[dtype]
+    assert np.isfinite(loss_nb) and np.isfinite(d_nb).all()
+    np.testing.assert_allclose(loss_nb, loss_ref, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(d_nb, d_ref, **TOL[dtype])
+    # both against closed forms: softplus(1e4) = 1e4, sigmoid(-80) = 1.8e-35, ...
+    np.testing.assert_allclose(loss_nb, weight * f.sum(), rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(loss_ref, weight * f.sum(), rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(d_nb, weight * d, **TOL[dtype])
+    np.testing.assert_allclose(d_ref, weight * d, **TOL[dtype])
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_loss_head_softplus_of_huge_logits_is_exact(backend):
+    loss_head = losses.loss_head if backend == "numba" else ref.loss_head
+    l = np.array([[1e4], [-1e4]])
+    d = np.zeros_like(l)
+    # bce with target 0 on 1e4: softplus(1e4) = 1e4 exactly (1e4 + log1p(e^-1e4) = 1e4 + 0)
+    assert loss_head(l[:1], HEADS["bce"], 0.0, 1.0, d[:1]) == 1e4
+    assert d[0, 0] == 1.0
+    # target 1 on -1e4: softplus(-1e4) + 1e4 = 1e4
+    assert loss_head(l[1:], HEADS["bce"], 1.0, 1.0, d[1:]) == 1e4
+    assert d[1, 0] == -1.0
+    assert loss_head(l, HEADS["neg_softplus"], 0.0, 1.0, d) == -1e4
+    np.testing.assert_array_equal(d, [[-1.0], [0.0]])
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("head", list(HEADS))
+def test_loss_head_propagates_nan(head, target):
+    logits = np.array([[0.5], [np.nan]])
+    assert np.isnan(losses.loss_head(logits, HEADS[head], target, 1.0, np.zeros_like(logits)))
+
+
+# --- optimizer updates ------------------------------------------------------------------
+
+SIZES = [1, 7, 1000, 100003]
+# Elementwise: no reductions. float64 runs the same operations in the same order; float32
+# differs because the kernel works in float64 between loads and stores while the twin rounds
+# every operation to float32: a handful of roundings, a few float32 eps (6e-8) each.
+OPT_TOL = {np.float64: dict(rtol=1e-12, atol=1e-15),
+           np.float32: dict(rtol=1e-6, atol=1e-7)}
+
+
+def flat(rng, size, dtype, scale=1.0):
+    return (scale * rng.standard_normal(size)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", SIZES)
+def test_sgd_update_matches_reference(size, dtype):
+    rng = np.random.default_rng([size, 1])
+    p, g = flat(rng, size, dtype), flat(rng, size, dtype)
+    p_ref, g_before = p.copy(), g.copy()
+    optim.sgd_update(p, g, 0.01)
+    ref.sgd_update(p_ref, g, 0.01)
+    np.testing.assert_allclose(p, p_ref, **OPT_TOL[dtype])
+    np.testing.assert_array_equal(g, g_before)
+
+
+@pytest.mark.parametrize("t", [1, 2, 10, 1000])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", SIZES)
+def test_adam_update_matches_reference(size, dtype, t):
+    rng = np.random.default_rng([size, t])
+    lr, beta1, beta2, eps = 1e-3, 0.5, 0.999, 1e-8
+    p, g = flat(rng, size, dtype), flat(rng, size, dtype, 0.1)
+    # moments as they stand before step t (zero before the first)
+    m = flat(rng, size, dtype, 0.1) if t > 1 else np.zeros(size, dtype)
+    v = (flat(rng, size, dtype, 0.1) ** 2).astype(dtype) if t > 1 else np.zeros(size, dtype)
+    if size > 1:
+        g[0] = 0  # a zero gradient with zero second moment: the update must stay finite
+        v[0] = 0
+    lr_t, c2 = lr / (1 - beta1 ** t), 1 / (1 - beta2 ** t)
+    p_ref, m_ref, v_ref = p.copy(), m.copy(), v.copy()
+    optim.adam_update(p, g, m, v, lr_t, beta1, beta2, eps, c2)
+    ref.adam_update(p_ref, g, m_ref, v_ref, lr_t, beta1, beta2, eps, c2)
+    for name, a, r in zip(("p", "m", "v"), (p, m, v), (p_ref, m_ref, v_ref)):
+        np.testing.assert_allclose(a, r, err_msg=name, **OPT_TOL[dtype])
+    assert np.isfinite(p).all()
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.5, 0.999])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", SIZES)
+def test_ema_update_matches_reference(size, dtype, decay):
+    rng = np.random.default_rng([size, 3])
+    avg, p = flat(rng, size, dtype), flat(rng, size, dtype)
+    avg_ref, p_before = avg.copy(), p.copy()
+    optim.ema_update(avg, p, decay)
+    ref.ema_update(avg_ref, p, decay)
+    np.testing.assert_allclose(avg, avg_ref, **OPT_TOL[dtype])
+    np.testing.assert_array_equal(p, p_before)
+
+
+@pytest.mark.parametrize("c", [0.01, 1.0])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", SIZES)
+def test_clip_update_matches_reference(size, dtype, c):
+    rng = np.random.default_rng([size, 4])
+    p = flat(rng, size, dtype)
+    p[:4] = [c, -c, 0, np.nan][:size]  # the bounds stay put, NaN stays NaN
+    p_ref = p.copy()
+    optim.clip_update(p, c)
+    ref.clip_update(p_ref, c)
+    # clipping only selects values: exact in both dtypes
+    np.testing.assert_array_equal(p, p_ref)
+    assert np.nanmax(np.abs(p)) <= np.asarray(c, dtype)
+    assert np.isnan(p[3:4]).all()
