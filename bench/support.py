@@ -1,0 +1,51 @@
+"""What the benchmark files share: the grid of cases, tolerances, extra_info, the peak."""
+import numpy as np
+
+from fastgan.benchmark import KERNEL_TOL, gemm_peak
+
+BATCHES = (64, 256)
+DTYPES = ("float32", "float64")
+BACKENDS = ("numba", "numpy")
+
+
+class Peaks:
+    """GEMM GFLOP/s per dtype, measured on first use (never when timing is disabled)."""
+
+    def __init__(self):
+        self._gflops = {}
+
+    def __call__(self, dtype):
+        if dtype not in self._gflops:
+            self._gflops[dtype] = gemm_peak(dtype)
+        return self._gflops[dtype]
+
+
+def record(benchmark, peaks, dtype, batch, flops):
+    """Put images/s, GFLOP/s and the share of the GEMM peak into benchmark.extra_info."""
+    if benchmark.stats is None:  # --benchmark-disable: nothing was timed
+        return
+    sec = benchmark.stats.stats.min
+    info = {"dtype": dtype, "batch": batch, "images_per_s": batch / sec}
+    if flops:
+        gflops = flops / sec / 1e9
+        info.update(gflops=gflops, gemm_peak_gflops=peaks(dtype),
+                    peak_fraction=gflops / peaks(dtype))
+    benchmark.extra_info.update(info)
+
+
+def max_rel_diff(a, b):
+    """max |a - b| over max |b| (1 when b is all zeros and a is not)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.size == 0:
+        return 0.0
+    scale = np.max(np.abs(b))
+    diff = np.max(np.abs(a - b))
+    return diff / scale if scale else float(diff > 0)
+
+
+def assert_agree(outs_a, outs_b, dtype):
+    """Each output of one backend within KERNEL_TOL of the other's, relative to its scale."""
+    worst = max(max_rel_diff(a, b) for a, b in zip(outs_a, outs_b))
+    tol = KERNEL_TOL[dtype]
+    assert worst <= tol, f"backends differ by {worst:.2e} (> {tol:g}, {dtype})"
+    return worst

@@ -1,0 +1,295 @@
+"""Benchmark of the training step: the Numba and NumPy backends side by side, with peers.
+
+`run_bench` times whole training steps (``d_step`` then ``g_step``) of reference GANs with
+both backends in one run, interleaved and best-of-repeats so that a noisy machine skews
+both alike, and reports each against this machine's GEMM peak measured in the same run.
+`format_table` prints the results; ``pytest bench/`` is the full per-kernel suite.
+"""
+import math
+import os
+import platform
+import time
+
+import numpy as np
+
+from . import peers as _peers
+from .backends import BACKENDS, get_backend
+from .config import Config
+from .engine import Engine
+from .threads import available_cores, thread_settings
+
+# The two reference GANs: S is the NumPy tutorial's, L the PyTorch MNIST tutorial's.
+GANS = {
+    "S": dict(g_layers=[100, 128, 784], d_layers=[784, 128, 1], g_activation="relu",
+              d_activation="leaky_relu", alpha=0.01, optimizer="sgd", learning_rate=1e-3),
+    "L": dict(g_layers=[100, 256, 512, 1024, 784], d_layers=[784, 1024, 512, 256, 1],
+              g_activation="leaky_relu", d_activation="leaky_relu", alpha=0.2, dropout=0.3,
+              optimizer="adam", learning_rate=2e-4, beta1=0.9, beta2=0.999),
+}
+DTYPES = ("float32", "float64")
+# Kernel outputs from the same inputs differ by rounding only: the Numba kernels sum BLAS
+# products over blocks of rows, NumPy over the whole batch. Relative to the largest value
+# that is ~1e-15 in float64 and ~1e-6 in float32 (sums of up to ~1k terms).
+KERNEL_TOL = {"float64": 1e-9, "float32": 1e-4}
+# Parameters after the same seeded steps (norm-relative, see param_diffs). float64 is still
+# rounding only. float32 steps amplify rounding where the step is not smooth: a unit within
+# an ulp of leaky_relu's kink can take the other slope (1 vs alpha) in one backend, and Adam
+# moves a weight by up to lr even when its gradient is rounding noise. One such flip in GAN L
+# at batch 256 costs ~2e-4; a wrong kernel costs far more, and KERNEL_TOL catches it anyway.
+STEP_TOL = {"float64": 1e-9, "float32": 1e-3}
+_QUICK = dict(batches=(64,), steps=5, repeats=3, gemm_size=2048, diff_steps=3)
+_FULL = dict(batches=(64, 256), steps=20, repeats=5, gemm_size=2048, diff_steps=3)
+
+
+def macs(layers):
+    """Multiply-adds of one sample through dense layers `layers` (sizes, input first)."""
+    return sum(k * m for k, m in zip(layers[:-1], layers[1:]))
+
+
+def step_flops(spec, batch):
+    """FLOPs charged to one training step: 2 * batch * (3 MACs(G) + 8 MACs(D)).
+
+    G runs forward and backward once (3); D forward and backward on real and fake rows in
+    d_step and again on fake rows in g_step (8). The count is fixed, whatever work a step
+    skips, so GFLOP/s compare engines that skip different work.
+    """
+    return 2 * batch * (3 * macs(spec["g_layers"]) + 8 * macs(spec["d_layers"]))
+
+
+def gemm_peak(dtype, size=2048, repeats=3, threads=None):
+    """GFLOP/s of the best of `repeats` (size, size) matmuls through NumPy's BLAS."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((size, size)).astype(dtype) for _ in range(2))
+    out = np.empty_like(a)
+    best = math.inf
+    with thread_settings("numpy", threads):
+        np.matmul(a, b, out=out)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            np.matmul(a, b, out=out)
+            best = min(best, time.perf_counter() - t0)
+    return 2 * size ** 3 / best / 1e9
+
+
+def make_engine(spec, dtype, batch, backend, seed=0):
+    """An Engine for GAN `spec`; the same seed gives the same initial weights on any backend."""
+    cfg = Config(**spec, batch_size=batch, dtype=dtype, backend=backend, seed=seed)
+    return Engine(cfg.validate(), get_backend(backend))
+
+
+def step_data(spec, dtype, batch, seed=0, batches=8):
+    """Synthetic real data (batches * batch, features) in [-1, 1] and one index array per batch."""
+    rng = np.random.default_rng(seed)
+    rows = batches * batch
+    data = rng.uniform(-1, 1, (rows, spec["d_layers"][0])).astype(dtype)
+    perm = rng.permutation(rows)
+    return data, [perm[i * batch:(i + 1) * batch] for i in range(batches)]
+
+
+def train_steps(engine, data, idxs, steps):
+    """Run `steps` training steps (d_step then g_step), cycling through the index arrays."""
+    for s in range(steps):
+        engine.d_step(data, idxs[s % len(idxs)])
+        engine.g_step()
+
+
+def param_diffs(a, b):
+    """How far engine a's parameters are from b's, as (norm, elementwise) relative errors.
+
+    norm: max over G and D of ||a - b|| / ||b||, the figure checked against STEP_TOL.
+    elementwise: max |a - b| / max |b|. In float32 the second shows single weights that
+    rounding sent another way (see STEP_TOL): about lr / max |b| each.
+    """
+    norm = elementwise = 0.0
+    for net_a, net_b in ((a.G, b.G), (a.D, b.D)):
+        d = (net_a.params - net_b.params).astype(np.float64)
+        p = net_b.params.astype(np.float64)
+        tiny = np.finfo(np.float64).tiny
+        norm = max(norm, float(np.linalg.norm(d) / max(np.linalg.norm(p), tiny)))
+        elementwise = max(elementwise, float(np.max(np.abs(d)) / max(np.max(np.abs(p)), tiny)))
+    return norm, elementwise
+
+
+def backend_diff(spec, dtype, batch, steps=3, threads=None):
+    """`param_diffs` of the numba engine from the numpy one after `steps` same seeded steps."""
+    data, idxs = step_data(spec, dtype, batch)
+    engines = {}
+    for backend in ("numba", "numpy"):
+        engines[backend] = make_engine(spec, dtype, batch, backend)
+        with thread_settings(backend, threads):
+            train_steps(engines[backend], data, idxs, steps)
+    return param_diffs(engines["numba"], engines["numpy"])
+
+
+def time_backends(spec, dtype, batch, steps, repeats, threads=None):
+    """Per backend: ms per step (best of `repeats` runs of `steps`) and the first step's s.
+
+    The first step is timed apart: there Numba compiles its kernels or loads them from its
+    cache. The backends take turns, so a busy spell of the machine hits both.
+    """
+    data, idxs = step_data(spec, dtype, batch)
+    engines = {b: make_engine(spec, dtype, batch, b) for b in BACKENDS}
+    first, best = {}, dict.fromkeys(BACKENDS, math.inf)
+    for backend in BACKENDS:
+        with thread_settings(backend, threads):
+            first[backend] = _timed(train_steps, engines[backend], data, idxs, 1)
+    for _ in range(repeats):
+        for backend in BACKENDS:
+            with thread_settings(backend, threads):
+                t = _timed(train_steps, engines[backend], data, idxs, steps)
+            best[backend] = min(best[backend], t / steps)
+    return {b: {"ms_per_step": 1e3 * best[b], "first_step_s": first[b]} for b in BACKENDS}
+
+
+def _timed(fn, *args):
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
+
+
+def bench_case(name, spec, dtype, batch, peak, plan, threads=None):
+    """Results of one GAN at one dtype and batch: times, throughput, share of peak, diff."""
+    times = time_backends(spec, dtype, batch, plan["steps"], plan["repeats"], threads)
+    sec = times["numba"]["ms_per_step"] / 1e3
+    gflops = step_flops(spec, batch) / sec / 1e9
+    diff, elementwise = backend_diff(spec, dtype, batch, plan["diff_steps"], threads)
+    return {"gan": name, "dtype": dtype, "batch": batch,
+            "flops_per_step": step_flops(spec, batch), **times,
+            "ms_per_step": times["numba"]["ms_per_step"], "images_per_s": batch / sec,
+            "gflops": gflops, "peak_fraction": gflops / peak,
+            "speedup_vs_numpy": times["numpy"]["ms_per_step"] / times["numba"]["ms_per_step"],
+            "max_backend_diff": diff, "max_elementwise_diff": elementwise,
+            "diff_ok": diff <= STEP_TOL[dtype]}
+
+
+def run_bench(quick=True, threads=None, peers=True, progress=None, *, gans=None,
+              dtypes=DTYPES, batches=None, steps=None, repeats=None, gemm_size=None,
+              startup=True, peer_python=None):
+    """Benchmark training steps of the reference GANs; return JSON-able results.
+
+    Parameters
+    ----------
+    quick : bool
+        Batch 64 and short runs (about a minute on 2 idle cores, peers included) instead
+        of batches 64 and 256, longer runs, and start-up with an empty cache too.
+    threads : int, optional
+        Cores to use (default all), for fastgan and the peers alike.
+    peers : bool
+        Also time PyTorch and JAX on the same float32 steps, each in its own subprocess
+        (with `peer_python`, FASTGAN_PEER_PYTHON, or this interpreter).
+    progress : callable, optional
+        Called with a short str before each measurement.
+    gans : dict, optional
+        {name: spec} of Config fields (layers, activations, optimizer...); default `GANS`.
+    dtypes, batches, steps, repeats, gemm_size : optional
+        Override the plan: dtypes, batch sizes, steps per timed run, runs per case, and the
+        size of the square matmul that measures the GEMM peak.
+    startup : bool
+        Also time a fresh process to its first step (warm cache; in full mode also an
+        empty one) and the peak memory of training GAN L.
+
+    Returns
+    -------
+    dict
+        "machine", "plan", "gemm_peak_gflops" {dtype: GFLOP/s}, "cases" (one dict per GAN,
+        dtype and batch), "peers", and with `startup` "startup" and "memory".
+    """
+    plan = dict(_QUICK if quick else _FULL)
+    for key, value in dict(batches=batches, steps=steps, repeats=repeats,
+                           gemm_size=gemm_size).items():
+        if value is not None:
+            plan[key] = value
+    gans = GANS if gans is None else gans
+    say = progress or (lambda message: None)
+    say(f"GEMM peak ({plan['gemm_size']}^3 matmul)")
+    peak = {dt: gemm_peak(dt, plan["gemm_size"], threads=threads) for dt in dtypes}
+    cases = []
+    for name, spec in gans.items():
+        for dtype in dtypes:
+            for batch in plan["batches"]:
+                say(f"GAN {name} {dtype} batch {batch}")
+                cases.append(bench_case(name, spec, dtype, batch, peak[dtype], plan, threads))
+    results = {"machine": machine_info(threads),
+               "plan": {**plan, "batches": list(plan["batches"]), "dtypes": list(dtypes)},
+               "gemm_peak_gflops": peak, "cases": cases, "peers": []}
+    if peers:
+        results["peers"] = _peers.peer_rows(gans, cases, plan, threads, peer_python, say)
+    if startup:
+        say("start-up and peak memory (fresh processes)")
+        results["startup"] = _peers.startup_figures("L", GANS["L"], threads, cold=not quick)
+        results["memory"] = _peers.memory_figure("L", GANS["L"], threads)
+    return results
+
+
+def machine_info(threads=None):
+    """Cores, thread count, library versions and BLAS of this run."""
+    import numba
+    from threadpoolctl import threadpool_info
+    blas = [f"{i['internal_api']} {i['version']}" for i in threadpool_info()
+            if i["user_api"] == "blas"]
+    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "threads": threads or available_cores(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "blas": sorted(set(blas))}
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    except OSError:
+        names = []
+    return names[0] if names else platform.processor() or platform.machine()
+
+
+def format_table(results):
+    """The results of `run_bench` as a plain-text report."""
+    m, peak = results["machine"], results["gemm_peak_gflops"]
+    peaks = ", ".join(f"{dt} {g:.0f}" for dt, g in peak.items())
+    lines = [f"fastgan bench: {m['cpu']}, {m['threads']} threads; numpy {m['numpy']}, "
+             f"numba {m['numba']}, BLAS {', '.join(m['blas']) or '?'}",
+             f"GEMM peak (GFLOP/s, this run): {peaks}", ""]
+    rows = [[c["gan"], c["dtype"], c["batch"], f"{c['ms_per_step']:.2f}",
+             f"{c['images_per_s']:.0f}", f"{c['numpy']['ms_per_step']:.2f}",
+             f"{c['speedup_vs_numpy']:.2f}x", f"{100 * c['peak_fraction']:.1f}%",
+             f"{c['numba']['first_step_s']:.2f}",
+             f"{c['max_backend_diff']:.1e}" + ("" if c["diff_ok"] else " FAIL")]
+            for c in results["cases"]]
+    lines += _grid(["GAN", "dtype", "batch", "ms/step", "images/s", "numpy ms", "vs numpy",
+                    "% peak", "first step s", "max diff"], rows)
+    if results["peers"]:
+        lines += ["", "Peers (float32, all cores, each in its own process):"]
+        lines += _grid(["GAN", "batch", "engine", "ms/step", "fastgan vs peer"],
+                       [_peer_row(p) for p in results["peers"]])
+        lines.append("(peer ms / fastgan numba float32 ms: above 1x fastgan is faster)")
+    if "startup" in results:
+        lines += ["", _startup_line(results["startup"]), _memory_line(results["memory"])]
+    return "\n".join(lines)
+
+
+def _peer_row(p):
+    if p["status"] != "ok":
+        return [p["gan"], p["batch"], p["engine"], p["status"], ""]
+    ratio = "" if p["fastgan_ratio"] is None else f"{p['fastgan_ratio']:.2f}x"
+    return [p["gan"], p["batch"], f"{p['engine']} {p['version']}", f"{p['ms_per_step']:.2f}",
+            ratio]
+
+
+def _startup_line(s):
+    parts = [f"warm cache {s['warm_s']:.2f} s (target < {s['warm_target_s']:g} s)"]
+    if s.get("cold_s") is not None:
+        parts.append(f"empty cache {s['cold_s']:.1f} s (target < {s['cold_target_s']:g} s)")
+    return f"Start-up to the first step of GAN {s['gan']}: " + ", ".join(parts)
+
+
+def _memory_line(m):
+    return (f"Peak memory training GAN {m['gan']} at batch {m['batch']}: {m['peak_mb']:.0f} MB, "
+            f"of which data {m['data_mb']:.0f} MB ({m['rows']} rows of {m['dtype']}); "
+            f"target < {m['target_mb']} MB")
+
+
+def _grid(headers, rows):
+    """Columns padded to their widest cell; the first three left-aligned."""
+    cells = [[str(c) for c in row] for row in [headers, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return ["  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                      for i, (c, w) in enumerate(zip(row, widths))).rstrip() for row in cells]
