@@ -18,17 +18,11 @@ _KROWS = 64   # rows of dw per block
 
 @njit(cache=True, inline="always")
 def _activate(z, act, alpha):
+    """The activations Numba applies itself (tanh and sigmoid go through NumPy)."""
     if act == _RELU:
         return z if z > 0 else z * 0
     if act == _LEAKY_RELU:
         return z if z > 0 else alpha * z
-    if act == _TANH:
-        return np.tanh(z)
-    if act == _SIGMOID:
-        if z >= 0:
-            return 1 / (1 + np.exp(-z))
-        e = np.exp(z)
-        return e / (1 + e)
     return z
 
 
@@ -53,9 +47,30 @@ def _span(size, step, t):
     return lo, min(lo + step, size)
 
 
-@njit(cache=True, parallel=True)
 def dense_forward(x, w, b, act, alpha, mask, out, h):
-    """out = act(x @ w + b); h = out * mask when mask is non-empty. x (n, k), w (k, m), b (m,)."""
+    """out = act(x @ w + b); h = out * mask when mask is non-empty. x (n, k), w (k, m), b (m,).
+
+    tanh and sigmoid are applied by NumPy's SIMD tanh after the fused product + bias: Numba
+    (without SVML, as PyPI's llvmlite is built) calls libm's scalar tanh, which took 530 us
+    on a 64x784 float32 layer against 125 us for the same layer with a linear output.
+    """
+    if act == _TANH or act == _SIGMOID:
+        _dense_forward(x, w, b, 0, alpha, mask[:0], out, h)
+        if act == _TANH:
+            np.tanh(out, out=out)
+        else:  # sigmoid(z) = (1 + tanh(z / 2)) / 2: no overflow for any z
+            out *= 0.5
+            np.tanh(out, out=out)
+            out += 1
+            out *= 0.5
+        if mask.size:
+            np.multiply(out, mask, out=h)
+    else:
+        _dense_forward(x, w, b, act, alpha, mask, out, h)
+
+
+@njit(cache=True, parallel=True)
+def _dense_forward(x, w, b, act, alpha, mask, out, h):
     n, m = out.shape
     dropout = mask.size > 0
     # each block owns whole rows of out, so writes never collide
