@@ -38,6 +38,9 @@ def _train_parser(sub):
     p.add_argument("--out", default="fastgan-run", help="run folder (default fastgan-run)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--eval-every", type=int, help="score samples every K epochs (FID, digit "
+                   "shares or toy modes) into metrics.jsonl and losses.png")
+    p.add_argument("--eval-n", type=int, help="samples per evaluation (default 2000)")
     return p
 
 
@@ -53,6 +56,25 @@ def build_parser():
     s.add_argument("--seed", type=int, default=None, help="seed of the noise")
     s.add_argument("--digit", type=int, default=None,
                    help="class to draw, for a conditional GAN (default: one row per class)")
+    e = sub.add_parser("eval", help="score a checkpoint's samples (FID, digit coverage...)")
+    e.add_argument("checkpoint")
+    e.add_argument("--n", type=int, default=10000, help="samples to score (default 10000)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--dataset", help="what the GAN learned (default: from its run folder)")
+    e.add_argument("--digits", type=_ints, help="digits it learned (default: from its run folder)")
+    e.add_argument("--json", action="store_true", help="print JSON")
+    b = sub.add_parser("bench", help="time training steps against NumPy (and PyTorch/JAX)")
+    b.add_argument("--full", action="store_true", help="the full plan: batches 64 and 256, "
+                   "longer runs, empty-cache start-up")
+    b.add_argument("--threads", type=int, help="cores to use (default all)")
+    b.add_argument("--no-peers", action="store_true", help="skip PyTorch and JAX")
+    b.add_argument("--peer-python", help="interpreter that has torch/jax (default "
+                   "$FASTGAN_PEER_PYTHON, else this one)")
+    b.add_argument("--json", action="store_true", help="print JSON")
+    c = sub.add_parser("train-classifier", help="retrain the evaluation digit classifier")
+    c.add_argument("--out", required=True, help="where to write its .npz weights")
+    c.add_argument("--epochs", type=int)
+    c.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -65,6 +87,15 @@ def main(argv=None):
         if args.command == "sample":
             path = commands.sample(args.checkpoint, args.n, args.out, args.seed, args.digit)
             print(f"wrote {path}")
+            return 0
+        if args.command == "eval":
+            return _eval(args)
+        if args.command == "bench":
+            return _bench(args)
+        if args.command == "train-classifier":
+            report = commands.retrain_classifier(args.out, args.epochs, args.seed,
+                                                 progress=lambda info: print(info, flush=True))
+            print(json.dumps(report))
             return 0
     except UsageError as e:
         parser.error(str(e))
@@ -84,6 +115,25 @@ def _train(args):
         reason = job.run(progress=not args.no_progress, should_stop=stop)
     print(job.summary(reason))
     return 130 if reason == "stopped" else 0
+
+
+def _eval(args):
+    metrics = commands.evaluate(args.checkpoint, args.n, args.seed, args.dataset, args.digits)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        from .evaluation import format_report
+        print(format_report(metrics))
+    return 0
+
+
+def _bench(args):
+    from .benchmark import format_table, run_bench
+    say = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    results = run_bench(quick=not args.full, threads=args.threads, peers=not args.no_peers,
+                        progress=say, peer_python=args.peer_python)
+    print(json.dumps(results) if args.json else format_table(results))
+    return 0
 
 
 class _StopFlag:

@@ -105,9 +105,21 @@ def prepare_train(options):
     gan = GAN.from_config(config)
     meta = {"dataset": spec, "digits": options.get("digits"), "preset": name,
             "epochs": epochs, "minutes": options.get("minutes")}
-    folder = RunFolder(gan, dataset, out, meta)
+    folder = RunFolder(gan, dataset, out, meta, **_eval_options(options, dataset))
     return TrainJob(folder, epochs if options.get("minutes") is None else 10**9,
                     options.get("minutes"))
+
+
+def _eval_options(options, dataset):
+    every = options.get("eval_every")
+    if every is None:
+        return {}
+    if every < 1:
+        raise ValueError(f"--eval-every {every} must be at least 1 (epochs)")
+    if dataset.kind == "image" and dataset.name not in ("mnist-sample", "mnist"):
+        raise ValueError(f"--eval-every scores digits with an MNIST classifier; it can't "
+                         f"judge {dataset.name}")
+    return {"eval_every": every, "eval_n": options.get("eval_n") or 2000}
 
 
 def _resume_job(out, options):
@@ -126,7 +138,8 @@ def _resume_job(out, options):
     epochs = options.get("epochs") or meta.get("epochs") or gan.config.epochs
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"{out}/config.json records epochs={epochs!r}; pass --epochs N")
-    folder = RunFolder(gan, dataset, out, {**meta, "epochs": epochs})
+    folder = RunFolder(gan, dataset, out, {**meta, "epochs": epochs},
+                       **_eval_options(options, dataset))
     minutes = options.get("minutes")
     return TrainJob(folder, epochs if minutes is None else 10**9, minutes)
 
@@ -201,3 +214,21 @@ def _pad_rows(x, labels, classes, per_row):
         rows = x[labels == c]
         grid[c * per_row:c * per_row + len(rows)] = rows
     return grid
+
+
+def evaluate(checkpoint, n=10000, seed=0, dataset=None, digits=None):
+    """Metrics of a checkpoint's samples; the data set comes from its run folder when known."""
+    from .evaluation import evaluate_checkpoint
+    if dataset is None:
+        meta_path = os.path.join(os.path.dirname(os.path.abspath(checkpoint)), "config.json")
+        if os.path.exists(meta_path):
+            meta = _read_meta(os.path.dirname(meta_path))
+            dataset, digits = meta.get("dataset"), digits or meta.get("digits")
+    return evaluate_checkpoint(checkpoint, n=n, seed=seed, dataset=dataset, digits=digits)
+
+
+def retrain_classifier(out_path, epochs=None, seed=0, progress=None):
+    """Retrain the evaluation classifier on the embedded data; return its report."""
+    from .evaluation import train_classifier
+    options = {} if epochs is None else {"epochs": epochs}
+    return train_classifier(out_path=out_path, seed=seed, progress=progress, **options)

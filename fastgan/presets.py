@@ -20,6 +20,12 @@ PRESETS = {
         d_activation="leaky_relu", alpha=0.2, dropout=0.3, optimizer="adam",
         learning_rate=2e-4, beta1=0.5, beta2=0.999, batch_size=64, epochs=60,
         dtype="float32"),
+    # fastgan's default for labelled 28x28 images whose classes a grid should name.
+    "fastgan-conditional": dict(
+        g_layers=[100, 256, 512, 784], d_layers=[784, 512, 256, 1], g_activation="leaky_relu",
+        d_activation="leaky_relu", alpha=0.2, dropout=0.3, optimizer="adam",
+        learning_rate=2e-4, beta1=0.5, beta2=0.999, batch_size=64, epochs=60,
+        dtype="float32", n_classes=10),
     # Toy data: small nets, linear output.
     "toy-1d": dict(
         g_layers=[8, 64, 64, 1], d_layers=[1, 64, 64, 1], g_activation="leaky_relu",
@@ -32,7 +38,7 @@ PRESETS = {
 }
 
 # The preset a data set gets when the user names none.
-DATASET_PRESETS = {"mnist-sample": "fastgan", "mnist": "fastgan", "fashion-mnist": "fastgan",
+DATASET_PRESETS = {"mnist-sample": "fastgan", "mnist": "fastgan", "fashion-mnist": "fastgan-conditional",
                    "bimodal": "toy-1d", "parabola": "toy-2d", "ring8": "toy-2d",
                    "grid25": "toy-2d"}
 DEFAULT_PRESET = "fastgan"

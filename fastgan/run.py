@@ -63,8 +63,11 @@ class RunFolder:
 
     CHECKPOINT = "checkpoint.npz"
 
-    def __init__(self, gan, dataset, out, meta, frames=25, checkpoint_seconds=20.0):
+    def __init__(self, gan, dataset, out, meta, frames=25, checkpoint_seconds=20.0,
+                 eval_every=None, eval_n=2000):
         self.gan, self.dataset, self.out, self.meta = gan, dataset, out, meta
+        self.eval_every, self.eval_n = eval_every, eval_n
+        self.eval_records = []
         self.n_frames = frames
         self.checkpoint_seconds = checkpoint_seconds
         self._last_checkpoint = 0.0
@@ -86,6 +89,7 @@ class RunFolder:
             {"config": dataclasses.asdict(self.gan.config), **self.meta}, indent=2))
         step0 = len(self.gan.history["d_loss"])
         metrics = MetricsLog(os.path.join(self.out, "metrics.jsonl"), keep_steps=step0)
+        self.eval_records = metrics.kept_evals
         per_epoch = len(self.dataset.x) // (self.gan.config.batch_size * self.gan.config.d_steps)
         bar = Progress(self.gan, epochs * per_epoch if minutes is None else None, enabled=progress)
         self._every = self._frame_every(epochs, minutes)
@@ -117,6 +121,17 @@ class RunFolder:
         if now - self._last_checkpoint >= self.checkpoint_seconds:
             self.save_checkpoint()
         self.draw_frame()
+        if self.eval_every and trainer.epoch % self.eval_every == 0:
+            self.evaluate(trainer, metrics)
+
+    def evaluate(self, trainer, metrics):
+        """Score G's samples (fastgan.evaluation) into metrics.jsonl and the eval curves."""
+        from .evaluation import evaluate_gan
+        result = evaluate_gan(self.gan, n=self.eval_n, seed=0, dataset=self.meta.get("dataset"),
+                              digits=self.meta.get("digits"))
+        record = {"step": trainer.step, "epoch": trainer.epoch, "eval": result}
+        metrics.write_record(record)
+        self.eval_records.append(record)
 
     def save_checkpoint(self):
         self.gan.save(self.checkpoint_path)
@@ -153,7 +168,11 @@ class RunFolder:
         if h["d_loss"]:
             records = [{"step": i + 1, "d_loss": d, "g_loss": g}
                        for i, (d, g) in enumerate(zip(h["d_loss"], h["g_loss"]))]
-            save_loss_curves(records, os.path.join(self.out, "losses.png"))
+            curves = [{"step": r["step"], "fid": r["eval"]["fid"],
+                       "digit_share": r["eval"]["digit_share"]}
+                      for r in self.eval_records if "fid" in r["eval"]]
+            save_loss_curves(records, os.path.join(self.out, "losses.png"),
+                             eval_records=curves or None)
 
 
 class MetricsLog:
@@ -161,13 +180,16 @@ class MetricsLog:
     after its last checkpoint) are dropped, so a resumed run's log has no gaps or repeats."""
 
     def __init__(self, path, keep_steps):
-        kept = []
+        kept, self.kept_evals = [], []
         if keep_steps and os.path.exists(path):
             with open(path, encoding="utf-8") as f:
                 for line in f:
                     try:
-                        if json.loads(line)["step"] <= keep_steps:
+                        record = json.loads(line)
+                        if record["step"] <= keep_steps:
                             kept.append(line if line.endswith("\n") else line + "\n")
+                            if "eval" in record:
+                                self.kept_evals.append(record)
                     except (ValueError, KeyError, TypeError):
                         break  # a torn last line
         atomic_write_text(path, "".join(kept))
@@ -177,6 +199,10 @@ class MetricsLog:
         self.f.write(json.dumps({"step": trainer.step, "epoch": trainer.epoch,
                                  "d_loss": round(d_loss, 6), "g_loss": round(g_loss, 6),
                                  "images_per_s": round(rate, 1)}) + "\n")
+
+    def write_record(self, record):
+        self.f.write(json.dumps(record) + "\n")
+        self.f.flush()
 
     def flush(self):
         self.f.flush()
