@@ -20,6 +20,8 @@ IMAGE_TRIALS = {
     "small-fast": ["--g-layers", "100,256,784", "--d-layers", "784,256,1", "--lr", "5e-4",
                    "--ema", "0.999"],
     "conditional+ema": ["--conditional", "--ema", "0.999"],
+    "conditional+small-fast": ["--conditional", "--g-layers", "100,256,784", "--d-layers",
+                               "784,256,1", "--lr", "5e-4", "--ema", "0.999"],
     "numpy-tutorial": ["--preset", "numpy-tutorial"],
     "pytorch-tutorial": ["--preset", "pytorch-tutorial"],
 }
@@ -28,6 +30,8 @@ TOY_TRIALS = {
     "pack4": ["--pack", "4"],
     "lr2e-4": ["--lr", "2e-4"],
     "pack4+lr2e-4": ["--pack", "4", "--lr", "2e-4"],
+    "pack4+ema": ["--pack", "4", "--ema", "0.999"],
+    "pack4+ema+lr2e-4": ["--pack", "4", "--ema", "0.999", "--lr", "2e-4"],
 }
 
 

@@ -97,17 +97,28 @@ def prepare_train(options):
     if options.get("conditional"):
         if dataset.y is None:
             raise ValueError(f"--conditional needs labels, and {spec} has none")
-        fields["n_classes"] = len(dataset.class_names or []) or int(dataset.y.max()) + 1
-    epochs = fields["epochs"] if options.get("epochs") is None else options["epochs"]
+        fields["n_classes"] = _class_count(dataset)
+    elif fields.get("n_classes"):
+        # a conditional preset fits the data's classes, or trains unconditionally without labels
+        fields["n_classes"] = 0 if dataset.y is None else _class_count(dataset)
+    # run length: --epochs, else --minutes, else the preset's own (minutes or epochs)
+    preset_minutes = fields.pop("minutes", None)
+    epochs, minutes = options.get("epochs"), options.get("minutes")
+    if epochs is None and minutes is None:
+        minutes = preset_minutes
+    epochs = fields["epochs"] if epochs is None else epochs
     fields["epochs"] = epochs
     config = Config.from_dict(fields)
     _check_fits(config, dataset)
     gan = GAN.from_config(config)
     meta = {"dataset": spec, "digits": options.get("digits"), "preset": name,
-            "epochs": epochs, "minutes": options.get("minutes")}
+            "epochs": epochs, "minutes": minutes}
     folder = RunFolder(gan, dataset, out, meta, **_eval_options(options, dataset))
-    return TrainJob(folder, epochs if options.get("minutes") is None else 10**9,
-                    options.get("minutes"))
+    return TrainJob(folder, epochs if minutes is None else 10**9, minutes)
+
+
+def _class_count(dataset):
+    return len(dataset.class_names or []) or int(dataset.y.max()) + 1
 
 
 def _eval_options(options, dataset):

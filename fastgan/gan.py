@@ -89,6 +89,21 @@ class GAN:
         gan.verbose = gan_options.get("verbose", True)
         return gan
 
+    @classmethod
+    def from_preset(cls, name, **options):
+        """Build a GAN from a named preset (see `fastgan.presets`), options overriding it.
+
+        The "fastgan" preset is conditional (n_classes=10): fit it with labels, or pass
+        n_classes=0.
+        """
+        from .presets import preset
+        fields = preset(name)
+        fields.pop("minutes", None)
+        gan_options = {k: options.pop(k) for k in list(options) if k not in _OPTIONS
+                       and k not in ("g_layers", "d_layers")}
+        fields.update(options)
+        return cls.from_config(Config.from_dict(fields), **gan_options)
+
     # --- training ---------------------------------------------------------------------
     def train(self, x_train, y_train):
         """The tutorial's entry point: train on raw uint8 images, return (J_Ds, J_Gs).

@@ -88,6 +88,7 @@ class RunFolder:
         atomic_write_text(os.path.join(self.out, "config.json"), json.dumps(
             {"config": dataclasses.asdict(self.gan.config), **self.meta}, indent=2))
         step0 = len(self.gan.history["d_loss"])
+        self._started = time.monotonic()
         metrics = MetricsLog(os.path.join(self.out, "metrics.jsonl"), keep_steps=step0)
         self.eval_records = metrics.kept_evals
         per_epoch = len(self.dataset.x) // (self.gan.config.batch_size * self.gan.config.d_steps)
@@ -129,7 +130,8 @@ class RunFolder:
         from .evaluation import evaluate_gan
         result = evaluate_gan(self.gan, n=self.eval_n, seed=0, dataset=self.meta.get("dataset"),
                               digits=self.meta.get("digits"))
-        record = {"step": trainer.step, "epoch": trainer.epoch, "eval": result}
+        record = {"step": trainer.step, "epoch": trainer.epoch,
+                  "seconds": round(time.monotonic() - self._started, 2), "eval": result}
         metrics.write_record(record)
         self.eval_records.append(record)
 

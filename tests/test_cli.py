@@ -100,7 +100,9 @@ def test_train_writes_a_run_folder(run, images):
     assert (run / "samples.gif").read_bytes()[:6] in (b"GIF87a", b"GIF89a")
 
     gan = GAN.load(run / "checkpoint.npz")
-    gan.fit(load_dataset(str(images)).x)  # restores the position; trains nothing
+    data = load_dataset(str(images))
+    assert gan.config.n_classes == 5  # the default preset is conditional on labelled data
+    gan.fit(data.x, data.y)  # restores the position; trains nothing
     assert gan.trainer.step == 2 * STEPS
     np.testing.assert_allclose(gan.history["d_loss"], [r["d_loss"] for r in records], atol=1e-6)
 
