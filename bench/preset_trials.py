@@ -12,6 +12,12 @@ import os
 import subprocess
 import sys
 
+# Every image trial starts from fastgan's first preset (unconditional, G 100-256-512-784,
+# D 784-512-256-1, leaky relu 0.2, dropout 0.3, Adam 2e-4, beta1 0.5, batch 64, float32)
+# and changes what its flags say; the tutorials' rows use their own presets.
+IMAGE_BASE = ["--preset", "fastgan", "--g-layers", "100,256,512,784", "--d-layers",
+              "784,512,256,1", "--lr", "2e-4", "--ema", "0"]
+TOY_BASE = ["--pack", "1", "--ema", "0"]  # the toy presets before packing and EMA
 IMAGE_TRIALS = {
     "fastgan-base": [],
     "ema": ["--ema", "0.999"],
@@ -35,8 +41,17 @@ TOY_TRIALS = {
 }
 
 
+def trial_flags(flags, image):
+    if "--preset" in flags:
+        return flags
+    if not image:
+        return TOY_BASE + flags
+    return IMAGE_BASE + flags + ([] if "--conditional" in flags else ["--unconditional"])
+
+
 def run_trial(name, flags, args):
     out = os.path.join(args.out, f"{args.dataset}-{name}")
+    flags = trial_flags(flags, args.dataset in ("mnist-sample", "mnist"))
     train = [sys.executable, "-m", "fastgan.cli", "train", "--dataset", args.dataset,
              "--minutes", str(args.minutes), "--out", out, "--no-progress", *flags]
     subprocess.run(train, check=True)

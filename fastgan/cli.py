@@ -33,8 +33,11 @@ def _train_parser(sub):
                    "(default: the data set's own)")
     for flag, kind, text in commands.CONFIG_FLAGS:
         p.add_argument(flag, type=_ints if kind == "ints" else kind, help=text)
-    p.add_argument("--conditional", action="store_true",
-                   help="conditional GAN: labels one-hot into G and D")
+    cond = p.add_mutually_exclusive_group()
+    cond.add_argument("--conditional", action="store_true",
+                      help="conditional GAN: labels one-hot into G and D")
+    cond.add_argument("--unconditional", action="store_true",
+                      help="ignore labels even where the preset is conditional")
     p.add_argument("--out", default="fastgan-run", help="run folder (default fastgan-run)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

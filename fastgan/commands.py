@@ -98,6 +98,8 @@ def prepare_train(options):
         if dataset.y is None:
             raise ValueError(f"--conditional needs labels, and {spec} has none")
         fields["n_classes"] = _class_count(dataset)
+    elif options.get("unconditional"):
+        fields["n_classes"] = 0
     elif fields.get("n_classes"):
         # a conditional preset fits the data's classes, or trains unconditionally without labels
         fields["n_classes"] = 0 if dataset.y is None else _class_count(dataset)
