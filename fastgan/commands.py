@@ -21,6 +21,7 @@ CONFIG_FLAGS = [
     ("--decay-rate", float, "SGD per-epoch decay: lr <- lr / (1 + decay * epoch)"),
     ("--beta1", float, "Adam beta1"),
     ("--beta2", float, "Adam beta2"),
+    ("--eps", float, "Adam epsilon"),
     ("--g-layers", "ints", "generator sizes, noise first, e.g. 100,256,784"),
     ("--d-layers", "ints", "discriminator sizes, ending in 1, e.g. 784,256,1"),
     ("--activation", str, "hidden activation of both nets: relu, leaky_relu, tanh, sigmoid"),
