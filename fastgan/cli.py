@@ -41,6 +41,8 @@ def _train_parser(sub):
     p.add_argument("--out", default="fastgan-run", help="run folder (default fastgan-run)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--checkpoint-seconds", type=float, help="least time between checkpoints "
+                   "at epoch ends (default 20)")
     p.add_argument("--eval-every", type=int, help="score samples every K epochs (FID, digit "
                    "shares or toy modes) into metrics.jsonl and losses.png")
     p.add_argument("--eval-n", type=int, help="samples per evaluation (default 2000)")

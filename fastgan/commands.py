@@ -116,12 +116,23 @@ def prepare_train(options):
     gan = GAN.from_config(config)
     meta = {"dataset": spec, "digits": options.get("digits"), "preset": name,
             "epochs": epochs, "minutes": minutes}
-    folder = RunFolder(gan, dataset, out, meta, **_eval_options(options, dataset))
+    folder = RunFolder(gan, dataset, out, meta, **_folder_options(options, dataset))
     return TrainJob(folder, epochs if minutes is None else 10**9, minutes)
 
 
 def _class_count(dataset):
     return len(dataset.class_names or []) or int(dataset.y.max()) + 1
+
+
+def _folder_options(options, dataset):
+    """RunFolder options from the CLI: checkpoint spacing and periodic evaluation."""
+    out = {}
+    seconds = options.get("checkpoint_seconds")
+    if seconds is not None:
+        if not seconds >= 0:
+            raise ValueError(f"--checkpoint-seconds {seconds} must be 0 or more")
+        out["checkpoint_seconds"] = seconds
+    return {**out, **_eval_options(options, dataset)}
 
 
 def _eval_options(options, dataset):
@@ -153,7 +164,7 @@ def _resume_job(out, options):
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"{out}/config.json records epochs={epochs!r}; pass --epochs N")
     folder = RunFolder(gan, dataset, out, {**meta, "epochs": epochs},
-                       **_eval_options(options, dataset))
+                       **_folder_options(options, dataset))
     minutes = options.get("minutes")
     return TrainJob(folder, epochs if minutes is None else 10**9, minutes)
 

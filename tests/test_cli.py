@@ -319,3 +319,27 @@ def test_divergence_end_to_end_is_one_line(images, tmp_path):
                              "--lr", "1e300", "--epochs", "2", "--out", tmp_path / "r"])
     assert "at step" in result.stderr
     assert_one_line_error(result.returncode, result.stderr)
+
+
+def test_sigkill_at_any_moment_leaves_a_loadable_checkpoint(images, tmp_path):
+    """Kill -9 a training run at several moments; the checkpoint left is always whole."""
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "fastgan.cli", "train", "--dataset", str(images), *TINY_NET,
+           "--epochs", "100000", "--checkpoint-seconds", "0", "--out", str(out),
+           "--backend", "numpy", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ckpt = out / "checkpoint.npz"
+        deadline = time.monotonic() + 60
+        while not ckpt.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ckpt.exists(), "no checkpoint appeared"
+        for delay in (0.013, 0.031, 0.057, 0.11):
+            time.sleep(delay)
+            GAN.load(ckpt)  # loads while checkpoints keep being replaced
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert GAN.load(ckpt).history["d_loss"]  # the last whole checkpoint, mid-run
