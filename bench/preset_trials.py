@@ -38,6 +38,9 @@ TOY_TRIALS = {
     "pack4+lr2e-4": ["--pack", "4", "--lr", "2e-4"],
     "pack4+ema": ["--pack", "4", "--ema", "0.999"],
     "pack4+ema+lr2e-4": ["--pack", "4", "--ema", "0.999", "--lr", "2e-4"],
+    "pack4+ema.9999": ["--pack", "4", "--ema", "0.9999"],
+    "pack4+ema+batch512": ["--pack", "4", "--ema", "0.999", "--batch-size", "512"],
+    "pack4+ema.9999+batch512": ["--pack", "4", "--ema", "0.9999", "--batch-size", "512"],
 }
 
 
