@@ -1,7 +1,6 @@
 """The `fastgan` command: parses, calls the Python API, prints. No logic of its own."""
 import argparse
 import json
-import os
 import signal
 import sys
 

@@ -6,7 +6,6 @@ import os
 import numpy as np
 
 from .backends import BACKENDS
-from .kernels.codes import ACTIVATIONS
 
 MAX_SIZE = 1 << 20       # widest layer or largest batch accepted
 MAX_PARAMS = 1 << 30     # parameters of G and D together

@@ -5,7 +5,7 @@ network in one fused kernel call, and a checkpoint is one array per network.
 """
 import numpy as np
 
-from .kernels.codes import ACTIVATIONS, LINEAR
+from .kernels.codes import ACTIVATIONS
 
 
 class MLP:
@@ -48,9 +48,6 @@ class MLP:
                 std = np.sqrt(2.0 / (fan_in + fan_out))
             w[...] = rng.standard_normal(w.shape) * std
             b[...] = 0
-
-    def is_linear_output(self):
-        return self.acts[-1] == LINEAR
 
 
 def _views(flat, shapes):

@@ -6,7 +6,7 @@ no dx.
 """
 import numpy as np
 
-from .codes import BCE, HINGE, LEAKY_RELU, LINEAR, NEG_SOFTPLUS, RELU, SIGMOID, SQUARED, TANH
+from .codes import BCE, HINGE, LEAKY_RELU, NEG_SOFTPLUS, RELU, SIGMOID, SQUARED, TANH
 
 
 def _activate(z, act, alpha):
