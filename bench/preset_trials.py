@@ -39,6 +39,8 @@ TOY_TRIALS = {
     "pack4+ema": ["--pack", "4", "--ema", "0.999"],
     "pack4+ema+lr2e-4": ["--pack", "4", "--ema", "0.999", "--lr", "2e-4"],
     "pack4+ema.9999": ["--pack", "4", "--ema", "0.9999"],
+    "pack4+ema+dsteps2": ["--pack", "4", "--ema", "0.999", "--d-steps", "2"],
+    "pack8+ema": ["--pack", "8", "--ema", "0.999"],
     "pack4+ema+batch512": ["--pack", "4", "--ema", "0.999", "--batch-size", "512"],
     "pack4+ema.9999+batch512": ["--pack", "4", "--ema", "0.9999", "--batch-size", "512"],
 }
