@@ -9,7 +9,7 @@ from .data import load_dataset
 from .fileio import atomic_path
 from .gan import GAN
 from .presets import default_preset, preset
-from .run import RunFolder
+from .run import RunFolder, class_rows
 
 # (flag, type, help) of every Config option the CLI sets; the field is the flag's name.
 CONFIG_FLAGS = [
@@ -211,7 +211,7 @@ def sample(checkpoint, n, out, seed=None, label=None):
     if label is not None and C == 0:
         raise ValueError(f"{checkpoint} is not a conditional GAN; drop --digit")
     rows = C and label is None
-    labels = np.repeat(np.arange(C), -(-n // C))[:n] if rows else label
+    labels = class_rows(C, n) if rows else label
     x = gan.generate(n, labels=labels, seed=seed)
     if suffix == ".npy":
         with atomic_path(out) as tmp:

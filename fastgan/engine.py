@@ -208,14 +208,16 @@ class Engine:
         """G(z) for noise z (n, nz) and int labels (n,) when conditional, in chunks, without
         touching the training workspaces. Uses the EMA weights when the run keeps them."""
         G = self.G_ema if self.G_ema is not None else self.G
-        out = np.empty((z.shape[0], G.sizes[-1]), self.dtype)
-        for lo in range(0, z.shape[0], chunk):
-            zc = np.zeros((min(chunk, z.shape[0] - lo), G.sizes[0]), self.dtype)
-            zc[:, :z.shape[1]] = z[lo:lo + chunk]
+        n = z.shape[0]
+        out = np.empty((n, G.sizes[-1]), self.dtype)
+        ws = Workspace(G, min(chunk, n), 0.0, first_input_grad=False)  # one, reused by chunks
+        zc = np.zeros((min(chunk, n), G.sizes[0]), self.dtype)
+        for lo in range(0, n, chunk):
+            rows = slice(0, min(chunk, n - lo))
+            zc[rows, :z.shape[1]] = z[lo:lo + chunk]
             if self.C:
-                _one_hot(zc, z.shape[1], labels[lo:lo + chunk])
-            ws = Workspace(G, zc.shape[0], 0.0, first_input_grad=False)
-            out[lo:lo + chunk] = self._forward(G, ws, zc, slice(None), train=False)
+                _one_hot(zc[rows], z.shape[1], labels[lo:lo + chunk])
+            out[lo:lo + chunk] = self._forward(G, ws, zc[rows], rows, train=False)
         return out
 
 

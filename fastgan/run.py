@@ -12,14 +12,23 @@ from .fileio import atomic_write_text
 from .plots import save_gif, save_image_grid, save_loss_curves, save_toy_plot
 
 
+def grid_noise(config, n):
+    """The fixed noise (n, nz) every picture of a run is drawn from, so frames form a movie."""
+    return np.random.default_rng([config.seed, 2]).standard_normal((n, config.g_layers[0]))
+
+
+def class_rows(classes, n):
+    """Labels (n,) that lay n samples out one row per class: 0, 0, ..., 1, 1, ..."""
+    return np.repeat(np.arange(classes), -(-n // classes))[:n]
+
+
 class TutorialPictures:
     """What the NumPy tutorial's `train` shows: losses printed and a sample grid saved every
     `every` epochs (the same noise each time, so the grids form a movie), a GIF at the end."""
 
     def __init__(self, gan, out_dir, every, verbose, n=25):
         self.gan, self.out_dir, self.every, self.verbose = gan, out_dir, every, verbose
-        self.z = np.random.default_rng([gan.config.seed, 2]).standard_normal(
-            (n, gan.config.g_layers[0]))
+        self.z = grid_noise(gan.config, n)
         self.frames = []
         self.side = int(round(np.sqrt(gan.config.g_layers[-1])))
 
@@ -71,11 +80,9 @@ class RunFolder:
         self.n_frames = frames
         self.checkpoint_seconds = checkpoint_seconds
         self._last_checkpoint = 0.0
-        self._z = np.random.default_rng([gan.config.seed, 2]).standard_normal(
-            (100 if dataset.kind == "image" else 2000, gan.config.g_layers[0]))
+        self._z = grid_noise(gan.config, 100 if dataset.kind == "image" else 2000)
         C = gan.config.n_classes
-        # a conditional grid has one row per class
-        self._labels = np.repeat(np.arange(C), -(-len(self._z) // C))[:len(self._z)] if C else None
+        self._labels = class_rows(C, len(self._z)) if C else None
         self.frames = sorted(glob.glob(os.path.join(out, "samples", "*.png")))
 
     @property
