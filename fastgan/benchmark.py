@@ -16,16 +16,22 @@ from . import peers as _peers
 from .backends import BACKENDS, get_backend
 from .config import Config
 from .engine import Engine
+from .presets import PRESETS
 from .threads import available_cores, thread_settings
 
-# The two reference GANs: S is the NumPy tutorial's, L the PyTorch MNIST tutorial's.
+# The reference GANs: S is the NumPy tutorial's, L the PyTorch MNIST tutorial's, and default
+# what `fastgan train` runs with no flags (the "fastgan" preset: conditional, Adam, EMA,
+# dropout). The peers implement the two tutorials' GANs only.
 GANS = {
     "S": dict(g_layers=[100, 128, 784], d_layers=[784, 128, 1], g_activation="relu",
               d_activation="leaky_relu", alpha=0.01, optimizer="sgd", learning_rate=1e-3),
     "L": dict(g_layers=[100, 256, 512, 1024, 784], d_layers=[784, 1024, 512, 256, 1],
               g_activation="leaky_relu", d_activation="leaky_relu", alpha=0.2, dropout=0.3,
               optimizer="adam", learning_rate=2e-4, beta1=0.9, beta2=0.999),
+    "default": {k: v for k, v in PRESETS["fastgan"].items()
+                if k not in ("minutes", "epochs", "batch_size", "dtype")},
 }
+PEER_GANS = ("S", "L")
 DTYPES = ("float32", "float64")
 # Kernel outputs from the same inputs differ by rounding only: the Numba kernels sum BLAS
 # products over blocks of rows, NumPy over the whole batch. Relative to the largest value
@@ -37,8 +43,8 @@ KERNEL_TOL = {"float64": 1e-9, "float32": 1e-4}
 # moves a weight by up to lr even when its gradient is rounding noise. One such flip in GAN L
 # at batch 256 costs ~2e-4; a wrong kernel costs far more, and KERNEL_TOL catches it anyway.
 STEP_TOL = {"float64": 1e-9, "float32": 1e-3}
-_QUICK = dict(batches=(64,), steps=20, repeats=3, gemm_size=2048, diff_steps=3)
-_FULL = dict(batches=(64, 256), steps=20, repeats=5, gemm_size=2048, diff_steps=3)
+_QUICK = dict(batches=(64,), steps=20, repeats=7, gemm_size=2048, diff_steps=3)
+_FULL = dict(batches=(64, 256), steps=20, repeats=9, gemm_size=2048, diff_steps=3)
 
 
 def macs(layers):
@@ -51,9 +57,14 @@ def step_flops(spec, batch):
 
     G runs forward and backward once (3); D forward and backward on real and fake rows in
     d_step and again on fake rows in g_step (8). The count is fixed, whatever work a step
-    skips, so GFLOP/s compare engines that skip different work.
+    skips, so GFLOP/s compare engines that skip different work. A conditional GAN's one-hot
+    labels widen both nets' inputs.
     """
-    return 2 * batch * (3 * macs(spec["g_layers"]) + 8 * macs(spec["d_layers"]))
+    c = spec.get("n_classes", 0)
+    g, d = list(spec["g_layers"]), list(spec["d_layers"])
+    g[0] += c
+    d[0] += c
+    return 2 * batch * (3 * macs(g) + 8 * macs(d))
 
 
 def gemm_peak(dtype, size=2048, repeats=3, threads=None):
@@ -87,9 +98,11 @@ def step_data(spec, dtype, batch, seed=0, batches=8):
 
 
 def train_steps(engine, data, idxs, steps):
-    """Run `steps` training steps (d_step then g_step), cycling through the index arrays."""
+    """Run `steps` training steps (d_step then g_step), cycling through the index arrays.
+    A conditional engine gets the labels 0, 1, ..., C - 1, 0, 1, ... for the data rows."""
+    labels = np.arange(len(data)) % engine.C if engine.C else None
     for s in range(steps):
-        engine.d_step(data, idxs[s % len(idxs)])
+        engine.d_step(data, idxs[s % len(idxs)], labels)
         engine.g_step()
 
 
@@ -216,7 +229,8 @@ def run_bench(quick=True, threads=None, peers=True, progress=None, *, gans=None,
                "plan": {**plan, "batches": list(plan["batches"]), "dtypes": list(dtypes)},
                "gemm_peak_gflops": peak, "cases": cases, "peers": []}
     if peers:
-        results["peers"] = _peers.peer_rows(gans, cases, plan, threads, peer_python, say)
+        tutorials = {name: spec for name, spec in gans.items() if name in PEER_GANS}
+        results["peers"] = _peers.peer_rows(tutorials, cases, plan, threads, peer_python, say)
     if startup:
         say("start-up and peak memory (fresh processes)")
         results["startup"] = _peers.startup_figures("L", GANS["L"], threads, cold=not quick)

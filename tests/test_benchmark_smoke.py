@@ -15,12 +15,14 @@ TINY = dict(g_layers=[8, 16, 12], d_layers=[12, 16, 1], g_activation="leaky_relu
             d_activation="leaky_relu", alpha=0.2, dropout=0.3, optimizer="adam",
             learning_rate=1e-3)
 TINY_SGD = dict(TINY, g_activation="relu", dropout=0.0, optimizer="sgd")
+TINY_CONDITIONAL = dict(TINY, n_classes=3, ema=0.9)  # as the default preset: labels, EMA
+GAN_NAMES = ("adam", "sgd", "conditional")
 
 
 @pytest.fixture(scope="module")
 def results():
     # one thread: tiny parallel kernels on a busy machine wait on thread wake-ups
-    return run_bench(quick=True, threads=1, gans={"adam": TINY, "sgd": TINY_SGD},
+    return run_bench(quick=True, threads=1, gans=dict(zip(GAN_NAMES, (TINY, TINY_SGD, TINY_CONDITIONAL))),
                      batches=(8,), steps=2, repeats=1, gemm_size=64, peers=False,
                      startup=False)
 
@@ -33,7 +35,7 @@ def test_results_are_json(results):
 
 def test_one_case_per_gan_dtype_and_batch(results):
     cases = {(c["gan"], c["dtype"], c["batch"]) for c in results["cases"]}
-    assert cases == {(g, dt, 8) for g in ("adam", "sgd") for dt in ("float32", "float64")}
+    assert cases == {(g, dt, 8) for g in GAN_NAMES for dt in ("float32", "float64")}
     for c in results["cases"]:
         assert c["ms_per_step"] > 0 and c["numpy"]["ms_per_step"] > 0
         assert c["numba"]["first_step_s"] > 0
@@ -61,6 +63,14 @@ def test_step_flops_counts_three_g_and_eight_d_passes():
     s = GANS["S"]
     g, d = 100 * 128 + 128 * 784, 784 * 128 + 128 * 1
     assert step_flops(s, 64) == 2 * 64 * (3 * g + 8 * d)
+
+
+def test_step_flops_counts_the_label_inputs_of_a_conditional_gan():
+    d = GANS["default"]
+    assert d["n_classes"] == 10
+    g_macs = (100 + 10) * 256 + 256 * 784
+    d_macs = (784 + 10) * 256 + 256 * 1
+    assert step_flops(d, 64) == 2 * 64 * (3 * g_macs + 8 * d_macs)
 
 
 @pytest.mark.skipif(any(importlib.util.find_spec(m) for m in peers.PEERS),
