@@ -1,6 +1,7 @@
 """The MNIST digit classifier: shipped weights, the weights-file loader, and its training."""
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -197,6 +198,15 @@ def test_train_classifier_smoke(tmp_path):
     assert result["accuracy"] > 0.5  # chance is 0.1
     clf = load_classifier(tmp_path / "c.npz")
     assert clf.net.params.dtype == np.float32
+
+
+def test_train_classifier_learns_the_data_it_is_given(mnist):
+    """data= replaces the embedded sample: here 0s relabelled 3 and 1s relabelled 7."""
+    keep = np.flatnonzero(mnist.y <= 1)[:1000]
+    data = SimpleNamespace(x=mnist.x[keep], y=np.where(mnist.y[keep] == 0, 3, 7))
+    result = train_classifier(epochs=1, data=data)
+    assert result["n_train"] == 800 and result["n_holdout"] == 200
+    assert result["accuracy"] > 0.95
 
 
 @pytest.mark.parametrize("options, message", [
