@@ -1,6 +1,7 @@
-"""Shared test helpers: random dense-layer problems and the kernels' tolerances."""
+"""Shared test helpers: random dense-layer problems, the kernels' tolerances, tiny GANs."""
 import numpy as np
 
+from fastgan import GAN
 from fastgan.kernels import reference as ref
 from fastgan.kernels.codes import ACTIVATIONS
 
@@ -47,3 +48,19 @@ def forward_outputs(x, w, b, act, mask):
     h = np.zeros_like(out) if mask.size else empty(x.dtype)
     ref.dense_forward(x, w, b, act, ALPHA, mask, out, h)
     return out, h
+
+
+# A GAN of tiny nets on the NumPy backend, and data for it: a step takes microseconds.
+FEATURES = 16
+SMALL_GAN = dict(g_layers=[4, 8, FEATURES], d_layers=[FEATURES, 8, 1], batch_size=64, epochs=1,
+                 backend="numpy", verbose=False)
+
+
+def small_gan(**changes):
+    """GAN(**SMALL_GAN) with `changes` applied."""
+    return GAN(**{**SMALL_GAN, **changes})
+
+
+def uniform_data(n=200, seed=0):
+    """n samples of FEATURES values in [-1, 1]; 200 make 3 steps of 64 per epoch."""
+    return np.random.default_rng(seed).uniform(-1, 1, (n, FEATURES))

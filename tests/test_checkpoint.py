@@ -12,19 +12,12 @@ import pytest
 from fastgan import GAN
 from fastgan.checkpoint import CheckpointError
 from fastgan.threads import available_cores
-
-FEATURES = 16
-SMALL = dict(g_layers=[4, 8, FEATURES], d_layers=[FEATURES, 8, 1], batch_size=64, epochs=1,
-             backend="numpy", verbose=False)
-
-
-def small_gan(**changes):
-    return GAN(**{**SMALL, **changes})
+from helpers import FEATURES, small_gan, uniform_data
 
 
 @pytest.fixture(scope="module")
 def data():
-    return np.random.default_rng(0).uniform(-1, 1, (200, FEATURES))
+    return uniform_data()
 
 
 @pytest.fixture(scope="module")

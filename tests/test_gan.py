@@ -9,20 +9,19 @@ import pytest
 import fastgan
 from fastgan import GAN
 from fastgan.train import TrainingDiverged
-
-FEATURES = 16
-SMALL = dict(g_layers=[4, 8, FEATURES], d_layers=[FEATURES, 8, 1], batch_size=64, epochs=2,
-             backend="numpy", verbose=False)
+from helpers import FEATURES, uniform_data
+from helpers import small_gan as tiny_gan
 
 
 def small_gan(**changes):
-    return GAN(**{**SMALL, **changes})
+    """The shared tiny GAN, trained for 2 epochs unless told otherwise."""
+    return tiny_gan(**{"epochs": 2, **changes})
 
 
 @pytest.fixture(scope="module")
 def data():
     """200 samples in [-1, 1]: 3 steps of 64 per epoch."""
-    return np.random.default_rng(0).uniform(-1, 1, (200, FEATURES))
+    return uniform_data()
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pytest
 
 from fastgan import GAN
 from fastgan.cli import main
+from helpers import small_gan, uniform_data
 
-FEATURES = 16
 STEPS = 200 // 64  # steps per epoch of the data below
 RUNS = {
     "sgd-decay": dict(optimizer="sgd", learning_rate=0.05, decay_rate=0.5),
@@ -17,12 +17,11 @@ RUNS = {
 
 @pytest.fixture(scope="module")
 def data():
-    return np.random.default_rng(0).uniform(-1, 1, (200, FEATURES))
+    return uniform_data()
 
 
 def make(backend="numpy", **options):
-    return GAN(g_layers=[4, 8, FEATURES], d_layers=[FEATURES, 8, 1], batch_size=64, epochs=3,
-               dtype="float64", backend=backend, seed=11, verbose=False, **options)
+    return small_gan(epochs=3, dtype="float64", backend=backend, seed=11, **options)
 
 
 def stop_after(k):
