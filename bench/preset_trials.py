@@ -69,6 +69,9 @@ TOY_TRIALS = {
     "pack4+ema+z2": ["--pack", "4", "--ema", "0.999", "--g-layers", "2,128,128,2"],
     "pack4+ema+lr5e-4": ["--pack", "4", "--ema", "0.999", "--lr", "5e-4"],
     "pack4+ema+least-squares": ["--pack", "4", "--ema", "0.999", "--loss", "least-squares"],
+    "pack4+ema+z32": ["--pack", "4", "--ema", "0.999", "--g-layers", "32,128,128,2"],
+    "pack4+ema+ttur": ["--pack", "4", "--ema", "0.999", "--g-lr", "5e-4", "--d-lr", "1e-3"],
+    "pack4+ema+ttur2x": ["--pack", "4", "--ema", "0.999", "--d-lr", "2e-3"],
 }
 
 
