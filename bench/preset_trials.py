@@ -37,6 +37,14 @@ FOLDER_TRIALS = {
     "fastgan unconditional": ["--preset", "fastgan", "--unconditional"],
     "pytorch-tutorial": ["--preset", "pytorch-tutorial"],
 }
+# The 1-D bimodal set and the parabola: packing and the EMA, each alone and together.
+CURVE_TRIALS = {
+    "toy-base": [],
+    "pack4": ["--pack", "4"],
+    "ema": ["--ema", "0.999"],
+    "pack4+ema": ["--pack", "4", "--ema", "0.999"],
+    "pack4+ema+lr2e-4": ["--pack", "4", "--ema", "0.999", "--lr", "2e-4"],
+}
 IMAGE_TRIALS = {
     "fastgan-base": [],
     "ema": ["--ema", "0.999"],
@@ -72,6 +80,7 @@ TOY_TRIALS = {
     "pack4+ema+z32": ["--pack", "4", "--ema", "0.999", "--g-layers", "32,128,128,2"],
     "pack4+ema+ttur": ["--pack", "4", "--ema", "0.999", "--g-lr", "5e-4", "--d-lr", "1e-3"],
     "pack4+ema+ttur2x": ["--pack", "4", "--ema", "0.999", "--d-lr", "2e-3"],
+    "pack2+ema": ["--pack", "2", "--ema", "0.999"],
 }
 
 
@@ -132,6 +141,10 @@ def row(r):
         return (f"| {r['trial']} | `{r['flags']}` | {r['steps']} | {r['fid']:.1f} "
                 f"({r['fid_floor']:.1f}) | {100 * r['confident_fraction']:.0f}% | "
                 f"{r['digits_covered']} | {100 * min(share):.0f}-{100 * max(share):.0f}% |")
+    if "near_fraction" in r:  # the parabola
+        return (f"| {r['trial']} | `{r['flags']}` | {r['steps']} | "
+                f"{100 * r['near_fraction']:.1f}% | {r['distance_median']:.3f} | "
+                f"{r['distance_q90']:.3f} | {r['x_bins_covered']}/{r['x_bins']} |")
     return (f"| {r['trial']} | `{r['flags']}` | {r['steps']} | "
             f"{r.get('modes_captured')}/{r.get('modes')} | "
             f"{100 * r.get('high_quality_fraction', 0):.1f}% |")
@@ -151,6 +164,8 @@ def main():
         trials = IMAGE_TRIALS
     elif os.path.isdir(args.dataset):
         trials, scorer = FOLDER_TRIALS, folder_scorer(args.dataset, args.out, args.n)
+    elif args.dataset in ("bimodal", "parabola"):
+        trials = CURVE_TRIALS
     else:
         trials = TOY_TRIALS
     for name, flags in trials.items():

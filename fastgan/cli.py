@@ -5,6 +5,7 @@ import signal
 import sys
 
 from . import commands
+from .presets import PRESETS
 
 EXIT_RUNTIME, EXIT_USAGE = 1, 2
 
@@ -28,8 +29,7 @@ def _train_parser(sub):
     length = p.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=int, help="train this many epochs (run total)")
     length.add_argument("--minutes", type=float, help="train for this many minutes")
-    p.add_argument("--preset", help="numpy-tutorial, pytorch-tutorial, fastgan, toy-1d, toy-2d "
-                   "(default: the data set's own)")
+    p.add_argument("--preset", help=f"{', '.join(PRESETS)} (default: the data set's own)")
     for flag, kind, text in commands.CONFIG_FLAGS:
         p.add_argument(flag, type=_ints if kind == "ints" else kind, help=text)
     cond = p.add_mutually_exclusive_group()
