@@ -19,17 +19,25 @@ from .engine import Engine
 from .presets import PRESETS
 from .threads import available_cores, thread_settings
 
-# The reference GANs: S is the NumPy tutorial's, L the PyTorch MNIST tutorial's, and default
+
+def _preset_spec(name):
+    """A preset's Config fields, less the run length and the batch size and dtype a plan sets."""
+    return {k: v for k, v in PRESETS[name].items()
+            if k not in ("minutes", "epochs", "batch_size", "dtype")}
+
+
+# The reference GANs: S is the NumPy tutorial's, L the PyTorch MNIST tutorial's, default
 # what `fastgan train` runs with no flags (the "fastgan" preset: conditional, Adam, EMA,
-# dropout). The peers implement the two tutorials' GANs only.
+# dropout) and toy the 2-D toy sets' preset ("toy-2d": tiny nets, PacGAN packing 4). The
+# peers implement the two tutorials' GANs only.
 GANS = {
     "S": dict(g_layers=[100, 128, 784], d_layers=[784, 128, 1], g_activation="relu",
               d_activation="leaky_relu", alpha=0.01, optimizer="sgd", learning_rate=1e-3),
     "L": dict(g_layers=[100, 256, 512, 1024, 784], d_layers=[784, 1024, 512, 256, 1],
               g_activation="leaky_relu", d_activation="leaky_relu", alpha=0.2, dropout=0.3,
               optimizer="adam", learning_rate=2e-4, beta1=0.9, beta2=0.999),
-    "default": {k: v for k, v in PRESETS["fastgan"].items()
-                if k not in ("minutes", "epochs", "batch_size", "dtype")},
+    "default": _preset_spec("fastgan"),
+    "toy": _preset_spec("toy-2d"),
 }
 PEER_GANS = ("S", "L")
 DTYPES = ("float32", "float64")
@@ -43,6 +51,7 @@ KERNEL_TOL = {"float64": 1e-9, "float32": 1e-4}
 # moves a weight by up to lr even when its gradient is rounding noise. One such flip in GAN L
 # at batch 256 costs ~2e-4; a wrong kernel costs far more, and KERNEL_TOL catches it anyway.
 STEP_TOL = {"float64": 1e-9, "float32": 1e-3}
+MIN_RUN_S = 0.15  # shortest timed run, and shortest warm-up before it
 _QUICK = dict(batches=(64,), steps=20, repeats=7, gemm_size=2048, diff_steps=3)
 _FULL = dict(batches=(64, 256), steps=20, repeats=9, gemm_size=2048, diff_steps=3)
 
@@ -134,27 +143,47 @@ def backend_diff(spec, dtype, batch, steps=3, threads=None):
     return param_diffs(engines["numba"], engines["numpy"])
 
 
-def time_backends(spec, dtype, batch, steps, repeats, threads=None):
-    """Per backend: ms per step (best of `repeats` runs of `steps`) and the first step's s.
+def time_cases(cases, steps, repeats, threads=None, say=None):
+    """Per case (spec, dtype, batch) and backend: ms per step (best of `repeats` timed runs)
+    and the first step's s.
 
     The first step is timed apart: there Numba compiles its kernels or loads them from its
-    cache. The backends take turns, so a busy spell of the machine hits both.
+    cache. Then every case and backend takes its turn in each of `repeats` rounds, so a busy
+    spell of the machine hits one run of several cases, not every run of one. A timed run
+    takes at least `steps` steps and at least MIN_RUN_S seconds: a few short steps of a toy
+    GAN would measure the machine's noise more than the step.
     """
-    data, idxs = step_data(spec, dtype, batch)
-    engines = {b: make_engine(spec, dtype, batch, b) for b in BACKENDS}
-    first, best = {}, dict.fromkeys(BACKENDS, math.inf)
-    for backend in BACKENDS:
-        with thread_settings(backend, threads):
-            first[backend] = _timed(train_steps, engines[backend], data, idxs, 1)
-    for _ in range(repeats):
+    runs = []
+    for spec, dtype, batch in cases:
+        data, idxs = step_data(spec, dtype, batch)
+        engines = {b: make_engine(spec, dtype, batch, b) for b in BACKENDS}
+        first = {}
         for backend in BACKENDS:
             with thread_settings(backend, threads):
-                # untimed steps first: the other backend's BLAS threads spin on for a while
-                # after its last call, and would be charged to this one
-                train_steps(engines[backend], data, idxs, steps)
-                t = _timed(train_steps, engines[backend], data, idxs, steps)
-            best[backend] = min(best[backend], t / steps)
-    return {b: {"ms_per_step": 1e3 * best[b], "first_step_s": first[b]} for b in BACKENDS}
+                first[backend] = _timed(train_steps, engines[backend], data, idxs, 1)
+        runs.append((engines, data, idxs, first, dict.fromkeys(BACKENDS, math.inf)))
+    for r in range(repeats):
+        if say is not None:
+            say(f"timing round {r + 1} of {repeats}")
+        for engines, data, idxs, _, best in runs:
+            for backend in BACKENDS:
+                t = _time_run(engines[backend], backend, data, idxs, steps, threads)
+                best[backend] = min(best[backend], t)
+    return [{b: {"ms_per_step": 1e3 * best[b], "first_step_s": first[b]} for b in BACKENDS}
+            for _, _, _, first, best in runs]
+
+
+def _time_run(engine, backend, data, idxs, steps, threads):
+    """Seconds per step of one timed run, after untimed steps for at least MIN_RUN_S."""
+    with thread_settings(backend, threads):
+        # untimed steps first: BLAS threads of the run before spin on for about 0.1 s after
+        # their last call, and would be charged to this one
+        warm, done = 0.0, 0
+        while warm < MIN_RUN_S:
+            warm += _timed(train_steps, engine, data, idxs, steps)
+            done += steps
+        n = max(steps, math.ceil(done * MIN_RUN_S / warm))
+        return _timed(train_steps, engine, data, idxs, n) / n
 
 
 def _timed(fn, *args):
@@ -163,9 +192,9 @@ def _timed(fn, *args):
     return time.perf_counter() - t0
 
 
-def bench_case(name, spec, dtype, batch, peak, plan, threads=None):
-    """Results of one GAN at one dtype and batch: times, throughput, share of peak, diff."""
-    times = time_backends(spec, dtype, batch, plan["steps"], plan["repeats"], threads)
+def bench_case(name, spec, dtype, batch, times, peak, plan, threads=None):
+    """Results of one GAN at one dtype and batch from its `times` (see `time_cases`):
+    throughput, share of peak, and the backends' difference after the same steps."""
     sec = times["numba"]["ms_per_step"] / 1e3
     gflops = step_flops(spec, batch) / sec / 1e9
     diff, elementwise = backend_diff(spec, dtype, batch, plan["diff_steps"], threads)
@@ -219,12 +248,16 @@ def run_bench(quick=True, threads=None, peers=True, progress=None, *, gans=None,
     say = progress or (lambda message: None)
     say(f"GEMM peak ({plan['gemm_size']}^3 matmul)")
     peak = {dt: gemm_peak(dt, plan["gemm_size"], threads=threads) for dt in dtypes}
+    keys = [(name, dtype, batch) for name in gans for dtype in dtypes
+            for batch in plan["batches"]]
+    say(f"first steps of {len(keys)} cases")
+    times = time_cases([(gans[name], dtype, batch) for name, dtype, batch in keys],
+                       plan["steps"], plan["repeats"], threads, say)
     cases = []
-    for name, spec in gans.items():
-        for dtype in dtypes:
-            for batch in plan["batches"]:
-                say(f"GAN {name} {dtype} batch {batch}")
-                cases.append(bench_case(name, spec, dtype, batch, peak[dtype], plan, threads))
+    for (name, dtype, batch), case_times in zip(keys, times):
+        say(f"GAN {name} {dtype} batch {batch}: backend agreement")
+        cases.append(bench_case(name, gans[name], dtype, batch, case_times, peak[dtype], plan,
+                                threads))
     results = {"machine": machine_info(threads),
                "plan": {**plan, "batches": list(plan["batches"]), "dtypes": list(dtypes)},
                "gemm_peak_gflops": peak, "cases": cases, "peers": []}
