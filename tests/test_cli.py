@@ -134,24 +134,24 @@ def test_explicit_flags_override_the_preset(images, tmp_path, capsys):
     assert (c["optimizer"], c["dropout"], c["batch_size"], c["alpha"]) == ("adam", 0.3, 100, 0.2)
 
 
-def test_parabola_gets_the_unpacked_toy_preset(tmp_path, capsys):
-    out = tmp_path / "curve"
-    code, _, err = run_cli(["train", "--dataset", "parabola", "--epochs", "1", "--backend",
+def train_toy_epoch(dataset, out, capsys):
+    """One epoch of batch 1000 on a toy set with its default preset; return config.json."""
+    code, _, err = run_cli(["train", "--dataset", dataset, "--epochs", "1", "--backend",
                             "numpy", "--batch-size", "1000", "--no-progress", "--out", out],
                            capsys)
     assert code == 0, err
-    meta = read_config(out)
+    return read_config(out)
+
+
+def test_parabola_gets_the_unpacked_toy_preset(tmp_path, capsys):
+    meta = train_toy_epoch("parabola", tmp_path / "curve", capsys)
     assert meta["preset"] == "toy-curve"
     assert meta["config"]["pack"] == 1 and meta["config"]["ema"] == 0.999
 
 
 def test_toy_dataset_with_its_preset(tmp_path, capsys):
     out = tmp_path / "ring"
-    code, _, err = run_cli(["train", "--dataset", "ring8", "--epochs", "1", "--backend",
-                            "numpy", "--batch-size", "1000", "--no-progress", "--out", out],
-                           capsys)
-    assert code == 0, err
-    meta = read_config(out)
+    meta = train_toy_epoch("ring8", out, capsys)
     assert meta["preset"] == "toy-2d"
     assert meta["config"]["g_layers"][-1] == 2 and meta["config"]["g_output"] == "linear"
     assert meta["config"]["batch_size"] == 1000 and meta["config"]["optimizer"] == "adam"
