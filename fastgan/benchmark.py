@@ -215,7 +215,7 @@ def run_bench(quick=True, threads=None, peers=True, progress=None, *, gans=None,
     Parameters
     ----------
     quick : bool
-        Batch 64 and short runs (about a minute on 2 idle cores, peers included) instead
+        Batch 64 and short runs (about two minutes on 2 idle cores, peers included) instead
         of batches 64 and 256, longer runs, and start-up with an empty cache too.
     threads : int, optional
         Cores to use (default all), for fastgan and the peers alike.

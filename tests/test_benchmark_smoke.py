@@ -16,13 +16,13 @@ TINY = dict(g_layers=[8, 16, 12], d_layers=[12, 16, 1], g_activation="leaky_relu
             learning_rate=1e-3)
 TINY_SGD = dict(TINY, g_activation="relu", dropout=0.0, optimizer="sgd")
 TINY_CONDITIONAL = dict(TINY, n_classes=3, ema=0.9)  # as the default preset: labels, EMA
-GAN_NAMES = ("adam", "sgd", "conditional")
+TINY_GANS = {"adam": TINY, "sgd": TINY_SGD, "conditional": TINY_CONDITIONAL}
 
 
 @pytest.fixture(scope="module")
 def results():
     # one thread: tiny parallel kernels on a busy machine wait on thread wake-ups
-    return run_bench(quick=True, threads=1, gans=dict(zip(GAN_NAMES, (TINY, TINY_SGD, TINY_CONDITIONAL))),
+    return run_bench(quick=True, threads=1, gans=TINY_GANS,
                      batches=(8,), steps=2, repeats=1, gemm_size=64, peers=False,
                      startup=False)
 
@@ -35,7 +35,7 @@ def test_results_are_json(results):
 
 def test_one_case_per_gan_dtype_and_batch(results):
     cases = {(c["gan"], c["dtype"], c["batch"]) for c in results["cases"]}
-    assert cases == {(g, dt, 8) for g in GAN_NAMES for dt in ("float32", "float64")}
+    assert cases == {(g, dt, 8) for g in TINY_GANS for dt in ("float32", "float64")}
     for c in results["cases"]:
         assert c["ms_per_step"] > 0 and c["numpy"]["ms_per_step"] > 0
         assert c["numba"]["first_step_s"] > 0
