@@ -227,7 +227,7 @@ class GAN:
         from .resume import expected_arrays, unpack_run
         config, arrays, state = load_checkpoint(path, expected_arrays)
         if config.threads is not None and config.threads > available_cores():
-            # thread counts only change speed (results are bit-exact across them)
+            # the thread count changes speed only (on one machine, not a single bit)
             warnings.warn(f"{path} was trained with threads={config.threads}; this machine "
                           f"runs {available_cores()}, so it uses those", stacklevel=2)
             config = config.replace(threads=available_cores())

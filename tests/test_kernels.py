@@ -9,8 +9,8 @@ from fastgan.kernels import reference as ref
 from fastgan.kernels.codes import ACTIVATIONS, HEADS
 from helpers import ALPHA, DTYPES, TOL, dense_problem, empty, forward_outputs
 
-# (n, k, m): batch 1, odd sizes, n crossing the 32-row block of the forward pass and dx,
-# k crossing the 64-row block of dw, and very narrow or very wide layers.
+# (n, k, m): batch 1, odd sizes that cut into uneven blocks of rows (forward, dx) and of
+# dw's rows, and very narrow or very wide layers.
 SHAPES = [(1, 1, 1), (1, 784, 128), (3, 97, 257), (64, 100, 128), (33, 7, 65),
           (130, 129, 3), (2, 3, 1024), (5, 1024, 1)]
 # (want dw and db, want dx): every combination a caller can ask for
@@ -119,9 +119,9 @@ def test_dense_kernels_fill_row_slices_of_larger_buffers(dtype, dropout):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", list(ACTIVATIONS))
 def test_dense_kernels_bit_identical_for_any_thread_count(act, dtype):
-    """Blocks have a fixed size, so the thread count must not change a single bit."""
-    # n crosses the 32-row blocks, k the 64-row dw blocks, m the 64-column db blocks
-    n, k, m = 130, 129, 65
+    """Blocks follow the core count, not the threads, so threads must not change a single bit."""
+    # odd n and k cut into uneven blocks; m crosses the 64-column db blocks
+    n, k, m = 131, 129, 65
     rng = np.random.default_rng(11)
     x, w, b, code, mask = dense_problem(rng, n, k, m, act, dtype, dropout=True)
     upstream = rng.standard_normal((n, m)).astype(dtype)
