@@ -3,30 +3,25 @@ those blocks against fixed blocks of 32 rows (the earlier layout), and the NumPy
 
     python bench/blocks_choice.py [--rounds 15]
 
-Three engines per GAN train on the same data, taking turns for a round of steps each, and
-each reports its best round in ms per step (median beside it): on a noisy machine a busy
-spell then hits all of them, and the best round is the least disturbed. The order rotates
-every round and each turn starts after a pause, as BLAS's threads keep spinning for a while
-after the NumPy backend's turn and would slow whichever engine came next.
+Three engines per GAN train on the same data, taking turns for a round of steps each
+(support.take_turns), and each reports its best round in ms per step (median beside it): on
+a noisy machine a busy spell then hits all of them, and the best round is the least
+disturbed.
 """
 import argparse
-import time
 
 import numpy as np
 
-from fastgan.benchmark import GANS, make_engine, step_data, train_steps
+from fastgan.benchmark import GANS, make_engine, step_data
 from fastgan.kernels import dense
 from fastgan.presets import PRESETS
-from fastgan.threads import thread_settings
+from support import take_turns
 
 # GAN, dtype, batch, steps per round: the benchmark's GANs and the PyTorch tutorial's batch.
 CASES = [("default", "float32", 64, 200), ("S", "float32", 64, 300),
          ("S", "float64", 64, 300), ("L", "float32", 64, 20),
          ("L", "float32", PRESETS["pytorch-tutorial"]["batch_size"], 15),
          ("toy", "float32", 128, 500)]
-
-
-PAUSE_S = 0.2
 
 
 def fixed_blocks(size):
@@ -40,18 +35,14 @@ def run_case(name, dtype, batch, steps, rounds):
                for label in ("per-core", "fixed-32", "numpy")}
     times = {label: [] for label in engines}
     per_core = dense.block_rows
-    labels = list(engines)
-    for r in range(rounds + 1):  # round 0 warms up (compiles, fills caches)
-        for label in labels[r % 3:] + labels[:r % 3]:
-            engine = engines[label]
-            dense.block_rows = fixed_blocks if label == "fixed-32" else per_core
-            time.sleep(PAUSE_S)
-            with thread_settings(engine.be.name):
-                t = time.perf_counter()
-                train_steps(engine, data, idxs, steps)
-                if r:
-                    times[label].append((time.perf_counter() - t) / steps * 1e3)
-    dense.block_rows = per_core
+
+    def setup(label):
+        dense.block_rows = fixed_blocks if label == "fixed-32" else per_core
+    try:
+        for label, ms in take_turns(engines, data, idxs, steps, rounds, setup):
+            times[label].append(ms)
+    finally:
+        dense.block_rows = per_core
     return {label: (min(v), float(np.median(v))) for label, v in times.items()}
 
 

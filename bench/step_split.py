@@ -7,7 +7,7 @@ Both backends run their products on OpenBLAS with every core, at about the same 
 the products bound how much faster the Numba backend can be: all it can remove is the rest.
 The products are timed by wrapping np.matmul inside the NumPy twins (the timer's own cost,
 about a microsecond per product, lands in "products"). Each figure is the best of --rounds
-rounds, the engines taking turns.
+rounds, the engines taking turns (support.take_turns).
 """
 import argparse
 import time
@@ -15,9 +15,9 @@ import types
 
 import numpy as np
 
-from fastgan.benchmark import GANS, make_engine, step_data, train_steps
+from fastgan.benchmark import GANS, make_engine, step_data
 from fastgan.kernels import reference
-from fastgan.threads import thread_settings
+from support import take_turns
 
 
 class _TimedMatmul(types.ModuleType):
@@ -44,20 +44,18 @@ def split(gan, dtype, batch, steps, rounds):
     engines = {b: make_engine(spec, dtype, batch, b) for b in ("numba", "numpy")}
     timed = _TimedMatmul()
     best = {"numba": np.inf, "numpy": np.inf, "products": np.inf}
-    for r in range(rounds + 1):  # round 0 warms up
-        for name, engine in engines.items():
-            time.sleep(0.2)  # let the other backend's spinning threads settle
-            reference.np = timed if name == "numpy" else np
-            timed.seconds = 0.0
-            with thread_settings(name):
-                t = time.perf_counter()
-                train_steps(engine, data, idxs, steps)
-                ms = (time.perf_counter() - t) / steps * 1e3
-            if r and ms < best[name]:
+
+    def setup(name):
+        reference.np = timed if name == "numpy" else np
+        timed.seconds = 0.0
+    try:
+        for name, ms in take_turns(engines, data, idxs, steps, rounds, setup):
+            if ms < best[name]:
                 best[name] = ms
-                if name == "numpy":
+                if name == "numpy":  # the products of this same turn
                     best["products"] = timed.seconds / steps * 1e3
-    reference.np = np
+    finally:
+        reference.np = np
     return best
 
 

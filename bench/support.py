@@ -1,11 +1,18 @@
-"""What the benchmark files share: the grid of cases, tolerances, extra_info, the peak."""
+"""What the benchmark files share: the grid of cases, tolerances, extra_info, the peak, and
+engines taking turns."""
+import time
+
 import numpy as np
 
-from fastgan.benchmark import KERNEL_TOL, gemm_peak
+from fastgan.benchmark import KERNEL_TOL, gemm_peak, train_steps
+from fastgan.threads import thread_settings
 
 BATCHES = (64, 256)
 DTYPES = ("float32", "float64")
 BACKENDS = ("numba", "numpy")
+# BLAS's threads spin on for a while after the NumPy backend's turn, and would slow
+# whichever engine came next
+PAUSE_S = 0.2
 
 
 class Peaks:
@@ -49,3 +56,24 @@ def assert_agree(outs_a, outs_b, dtype):
     tol = KERNEL_TOL[dtype]
     assert worst <= tol, f"backends differ by {worst:.2e} (> {tol:g}, {dtype})"
     return worst
+
+
+def take_turns(engines, data, idxs, steps, rounds, setup=None):
+    """Yield (label, ms per step) for each timed turn of {label: Engine} on the same data.
+
+    Every round each engine trains `steps` steps, after a pause and `setup(label)`; the
+    order rotates every round, so a busy spell of the machine hits all of them. Round 0
+    warms up (compiles, fills caches) and is not yielded.
+    """
+    labels = list(engines)
+    for r in range(rounds + 1):
+        for label in labels[r % len(labels):] + labels[:r % len(labels)]:
+            time.sleep(PAUSE_S)
+            if setup is not None:
+                setup(label)
+            with thread_settings(engines[label].be.name):
+                t = time.perf_counter()
+                train_steps(engines[label], data, idxs, steps)
+                ms = (time.perf_counter() - t) / steps * 1e3
+            if r:
+                yield label, ms
