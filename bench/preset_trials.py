@@ -26,7 +26,8 @@ from fastgan.gan import GAN
 # and changes what its flags say; the tutorials' rows use their own presets.
 IMAGE_BASE = ["--preset", "fastgan", "--g-layers", "100,256,512,784", "--d-layers",
               "784,512,256,1", "--lr", "2e-4", "--ema", "0"]
-TOY_BASE = ["--pack", "1", "--ema", "0"]  # the toy presets before packing and EMA
+# The toy presets before packing, the EMA and (toy-2d) the relu generator
+TOY_BASE = ["--g-activation", "leaky_relu", "--pack", "1", "--ema", "0"]
 # Image folders other than MNIST (Fashion-MNIST): the default preset against variations and
 # the PyTorch tutorial, each with its full flags.
 FOLDER_TRIALS = {
@@ -44,6 +45,8 @@ CURVE_TRIALS = {
     "ema": ["--ema", "0.999"],
     "pack4+ema": ["--pack", "4", "--ema", "0.999"],
     "pack4+ema+lr2e-4": ["--pack", "4", "--ema", "0.999", "--lr", "2e-4"],
+    "ema+relu": ["--ema", "0.999", "--g-activation", "relu"],
+    "pack4+ema+relu": ["--pack", "4", "--ema", "0.999", "--g-activation", "relu"],
 }
 IMAGE_TRIALS = {
     "fastgan-base": [],
@@ -81,6 +84,13 @@ TOY_TRIALS = {
     "pack4+ema+ttur": ["--pack", "4", "--ema", "0.999", "--g-lr", "5e-4", "--d-lr", "1e-3"],
     "pack4+ema+ttur2x": ["--pack", "4", "--ema", "0.999", "--d-lr", "2e-3"],
     "pack2+ema": ["--pack", "2", "--ema", "0.999"],
+    "relu": ["--g-activation", "relu"],
+    "pack4+relu": ["--pack", "4", "--g-activation", "relu"],
+    "pack4+ema+relu": ["--pack", "4", "--ema", "0.999", "--g-activation", "relu"],
+    "pack4+ema+relu seed1": ["--pack", "4", "--ema", "0.999", "--g-activation", "relu",
+                             "--seed", "1"],
+    "pack4+ema+relu seed2": ["--pack", "4", "--ema", "0.999", "--g-activation", "relu",
+                             "--seed", "2"],
 }
 
 

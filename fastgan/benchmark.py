@@ -28,8 +28,8 @@ def _preset_spec(name):
 
 # The reference GANs: S is the NumPy tutorial's, L the PyTorch MNIST tutorial's, default
 # what `fastgan train` runs with no flags (the "fastgan" preset: conditional, Adam, EMA,
-# dropout) and toy the 2-D toy sets' preset ("toy-2d": tiny nets, PacGAN packing 4). The
-# peers implement the two tutorials' GANs only.
+# dropout) and toy the 2-D toy sets' preset ("toy-2d": tiny nets, relu G, PacGAN packing
+# 4). The peers implement the two tutorials' GANs only.
 GANS = {
     "S": dict(g_layers=[100, 128, 784], d_layers=[784, 128, 1], g_activation="relu",
               d_activation="leaky_relu", alpha=0.01, optimizer="sgd", learning_rate=1e-3),

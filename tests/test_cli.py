@@ -147,6 +147,7 @@ def test_parabola_gets_the_unpacked_toy_preset(tmp_path, capsys):
     meta = train_toy_epoch("parabola", tmp_path / "curve", capsys)
     assert meta["preset"] == "toy-curve"
     assert meta["config"]["pack"] == 1 and meta["config"]["ema"] == 0.999
+    assert meta["config"]["g_activation"] == "leaky_relu"
 
 
 def test_toy_dataset_with_its_preset(tmp_path, capsys):
@@ -154,6 +155,7 @@ def test_toy_dataset_with_its_preset(tmp_path, capsys):
     meta = train_toy_epoch("ring8", out, capsys)
     assert meta["preset"] == "toy-2d"
     assert meta["config"]["g_layers"][-1] == 2 and meta["config"]["g_output"] == "linear"
+    assert meta["config"]["g_activation"] == "relu" and meta["config"]["pack"] == 4
     assert meta["config"]["batch_size"] == 1000 and meta["config"]["optimizer"] == "adam"
     assert len(read_steps(out)) == 10000 // 1000
     assert (out / "losses.png").read_bytes()[:8] == PNG
