@@ -6,14 +6,13 @@ Each panel shows 20,000 samples (seed 0) with a circle of 3 standard deviations 
 mode, and its title the modes captured and the share of high-quality samples (`fastgan
 eval`'s metrics on the same samples). A run folder's config.json names its data set.
 """
-import json
-import os
 import sys
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
+from fastgan.commands import run_dataset
 from fastgan.data import TOY_SETS
 from fastgan.evaluation import evaluate_toy
 from fastgan.gan import GAN
@@ -22,8 +21,7 @@ N = 20000
 
 
 def panel(ax, label, checkpoint):
-    with open(os.path.join(os.path.dirname(checkpoint), "config.json"), encoding="utf-8") as f:
-        toy = json.load(f)["dataset"]  # the run folder's record of what it learned
+    toy, _ = run_dataset(checkpoint)
     x = GAN.load(checkpoint, verbose=False).generate(N, seed=0)
     r = evaluate_toy(x, toy)
     ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.3, linewidths=0)

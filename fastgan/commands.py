@@ -245,11 +245,18 @@ def evaluate(checkpoint, n=10000, seed=0, dataset=None, digits=None):
     """Metrics of a checkpoint's samples; the data set comes from its run folder when known."""
     from .evaluation import evaluate_checkpoint
     if dataset is None:
-        meta_path = os.path.join(os.path.dirname(os.path.abspath(checkpoint)), "config.json")
-        if os.path.exists(meta_path):
-            meta = _read_meta(os.path.dirname(meta_path))
-            dataset, digits = meta.get("dataset"), digits or meta.get("digits")
+        dataset, run_digits = run_dataset(checkpoint)
+        digits = digits or run_digits
     return evaluate_checkpoint(checkpoint, n=n, seed=seed, dataset=dataset, digits=digits)
+
+
+def run_dataset(checkpoint):
+    """(dataset, digits) that the checkpoint's run folder records, (None, None) without one."""
+    folder = os.path.dirname(os.path.abspath(checkpoint))
+    if not os.path.exists(os.path.join(folder, "config.json")):
+        return None, None
+    meta = _read_meta(folder)
+    return meta.get("dataset"), meta.get("digits")
 
 
 def retrain_classifier(out_path, epochs=None, seed=0, progress=None):
