@@ -120,6 +120,10 @@ def _parse_json(path, what, text):
 
 def _parse_config(path, text):
     try:
-        return Config.from_dict(_parse_json(path, "config", text))
+        values = _parse_json(path, "config", text)
+        if isinstance(values, dict) and "loss_reduction" not in values \
+                and values.get("optimizer") == "adam":
+            values["decay_rate"] = 0.0  # written before Adam applied decay_rate: it ignored it
+        return Config.from_dict(values)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: bad config ({e})") from None

@@ -8,13 +8,16 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from .engine import draw_noise
 from .fileio import atomic_write_text
-from .plots import save_gif, save_image_grid, save_loss_curves, save_toy_plot
+from .plots import (save_gif, save_image_grid, save_loss_curves, save_loss_histogram,
+                    save_toy_plot)
 
 
 def grid_noise(config, n):
     """The fixed noise (n, nz) every picture of a run is drawn from, so frames form a movie."""
-    return np.random.default_rng([config.seed, 2]).standard_normal((n, config.g_layers[0]))
+    rng = np.random.default_rng([config.seed, 2])
+    return draw_noise(rng, config.noise, np.empty((n, config.g_layers[0])))
 
 
 def class_rows(classes, n):
@@ -58,8 +61,9 @@ class RunFolder:
     def checkpoint_path(self):
         return os.path.join(self.out, self.CHECKPOINT)
 
-    def train(self, epochs, minutes=None, progress=True, should_stop=None):
-        """Train to `epochs` (or for `minutes`), writing as it goes; return the stop reason."""
+    def train(self, epochs, minutes=None, progress=True, should_stop=None, steps=None):
+        """Train to `epochs` or `steps` (or for `minutes`), writing as it goes; return the stop
+        reason."""
         os.makedirs(os.path.join(self.out, "samples"), exist_ok=True)
         atomic_write_text(os.path.join(self.out, "config.json"), json.dumps(
             {"config": dataclasses.asdict(self.gan.config), **self.meta}, indent=2))
@@ -68,7 +72,10 @@ class RunFolder:
         metrics = MetricsLog(os.path.join(self.out, "metrics.jsonl"), keep_steps=step0)
         self.eval_records = metrics.kept_evals
         per_epoch = len(self.dataset.x) // (self.gan.config.batch_size * self.gan.config.d_steps)
-        bar = Progress(self.gan, epochs * per_epoch if minutes is None else None, enabled=progress)
+        if steps is not None:  # frames and the bar count the epochs the steps span
+            epochs = min(epochs, -(-steps // per_epoch))
+        total = None if minutes is not None else min(epochs * per_epoch, steps or 10**18)
+        bar = Progress(self.gan, total, enabled=progress)
         self._every = self._frame_every(epochs, minutes)
 
         def on_step(trainer, d_loss, g_loss):
@@ -78,7 +85,8 @@ class RunFolder:
         try:
             labels = self.dataset.y if self.gan.config.n_classes else None
             self.gan.fit(self.dataset.x, labels, epochs=epochs, minutes=minutes, on_step=on_step,
-                         on_epoch=lambda tr: self._on_epoch(tr, metrics), should_stop=should_stop)
+                         on_epoch=lambda tr: self._on_epoch(tr, metrics), should_stop=should_stop,
+                         steps=steps)
         finally:
             bar.close()
             metrics.close()
@@ -151,6 +159,10 @@ class RunFolder:
                       for r in self.eval_records if "fid" in r["eval"]]
             save_loss_curves(records, os.path.join(self.out, "losses.png"),
                              eval_records=curves or None)
+            if self.dataset.kind == "points" and self.dataset.x.shape[1] == 1:
+                save_loss_histogram(h["d_loss"], h["g_loss"], self.dataset.x[:len(self._z)],
+                                    self.gan.engine.generate(self._z),
+                                    os.path.join(self.out, "losses_histogram.png"))
 
 
 class MetricsLog:
