@@ -5,6 +5,7 @@ and every array's header is checked against the shape and dtype the config impli
 its data is read, so a hostile file can neither run code nor make us allocate absurd memory.
 """
 import json
+import warnings
 import zipfile
 import zlib
 
@@ -13,6 +14,7 @@ import numpy as np
 from .config import Config
 from .fileio import atomic_path
 from .npzfile import read_member
+from .threads import available_cores
 
 FORMAT = "fastgan-checkpoint-1"
 _MAX_TEXT = 1 << 20   # config and state are a few kB of JSON
@@ -95,6 +97,12 @@ def _parse_config(path, text):
         if isinstance(values, dict) and "loss_reduction" not in values \
                 and values.get("optimizer") == "adam":
             values["decay_rate"] = 0.0  # written before Adam applied decay_rate: it ignored it
+        threads = values.get("threads") if isinstance(values, dict) else None
+        if isinstance(threads, int) and threads > available_cores():
+            # the thread count changes speed only (on one machine, not a single bit)
+            warnings.warn(f"{path} was trained with threads={threads}; this machine runs "
+                          f"{available_cores()}, so it uses those", stacklevel=4)
+            values = {**values, "threads": available_cores()}
         return Config.from_dict(values)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: bad config ({e})") from None

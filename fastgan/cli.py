@@ -7,11 +7,7 @@ import sys
 from . import commands
 from .presets import PRESETS
 
-EXIT_RUNTIME, EXIT_USAGE = 1, 2
-
-
-class UsageError(Exception):
-    """A bad combination of options (exit code 2)."""
+EXIT_RUNTIME = 1  # argparse exits with 2 on usage errors
 
 
 def _ints(text):
@@ -29,15 +25,12 @@ def _cuts(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a list of EPOCH:FACTOR, e.g. 10:0.01")
 
 
-# the PyTorch MLP GAN tutorial's spellings of fastgan's flags
-ALIASES = {"--lr": ["-lr", "--learning-rate", "--learning_rate"], "--batch-size": ["--batch_size"],
-           "--seed": ["--random_seed"], "--dataset": ["--data_dir"]}
 _TYPES = {"ints": _ints, "cuts": _cuts}
 
 
 def _train_parser(sub):
     p = sub.add_parser("train", help="train a GAN, writing pictures and checkpoints into --out")
-    p.add_argument("--dataset", *ALIASES["--dataset"], default=None,
+    p.add_argument("--dataset", "--data_dir", default=None,
                    help="mnist-sample (default, embedded), mnist, fashion-mnist, bimodal, "
                    "parabola, ring8, grid25, an IDX folder or an .npz")
     p.add_argument("--digits", type=_ints, help="keep these labels only, e.g. 3,5")
@@ -47,7 +40,8 @@ def _train_parser(sub):
     length.add_argument("--steps", type=int, help="train this many steps (run total)")
     p.add_argument("--preset", help=f"{', '.join(PRESETS)} (default: the data set's own)")
     for flag, kind, text in commands.CONFIG_FLAGS:
-        p.add_argument(flag, *ALIASES.get(flag, []), type=_TYPES.get(kind, kind), help=text)
+        p.add_argument(flag, *commands.FLAG_ALIASES.get(flag, []),
+                       type=_TYPES.get(kind, kind), help=text)
     cond = p.add_mutually_exclusive_group()
     cond.add_argument("--conditional", action="store_true",
                       help="conditional GAN: labels one-hot into G and D")
@@ -117,8 +111,6 @@ def main(argv=None):
                                                  progress=lambda info: print(info, flush=True))
             print(json.dumps(report))
             return 0
-    except UsageError as e:
-        parser.error(str(e))
     except (Exception, KeyboardInterrupt) as e:
         if args.debug:
             raise

@@ -23,11 +23,11 @@ class TutorialPictures:
         self.gif_path = gif_path
         self.frames = []
         self.side = int(round(np.sqrt(gan.config.g_layers[-1])))
-        self.lr = gan.engine.opt["G"].lr  # the rate the coming epoch trains with
+        self.lr = gan.engine.opt["G"].learning_rate  # the rate the coming epoch trains with
 
     def on_epoch(self, trainer):
         epoch = trainer.epoch - 1  # the epoch that just ended
-        lr, self.lr = self.lr, self.gan.engine.opt["G"].lr
+        lr, self.lr = self.lr, self.gan.engine.opt["G"].learning_rate
         if epoch % self.every:
             return
         fakes, p_real, p_fake = self.gan.engine.last_batch()

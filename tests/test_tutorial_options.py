@@ -28,7 +28,7 @@ def test_learning_rate_schedule_cuts_the_rate_from_its_epoch():
     gan = small_gan(optimizer="adam", learning_rate=1e-3, learning_rate_schedule=[[2, 0.01]],
                     epochs=3)
     rates = []
-    gan.fit(uniform_data(), on_epoch=lambda tr: rates.append(gan.engine.opt["G"].lr))
+    gan.fit(uniform_data(), on_epoch=lambda tr: rates.append(gan.engine.opt["G"].learning_rate))
     assert rates == pytest.approx([1e-3, 1e-5, 1e-5])
 
 
@@ -37,11 +37,11 @@ def test_decay_rate_applies_under_adam_and_defaults_to_none_there():
     assert small_gan().config.decay_rate == 1e-4
     gan = small_gan(optimizer="adam", decay_rate=0.5, epochs=3)
     gan.fit(uniform_data())
-    assert gan.engine.opt["D"].lr == pytest.approx(1e-3 / (1 * 1.5 * 2.0))
+    assert gan.engine.opt["D"].learning_rate == pytest.approx(1e-3 / (1 * 1.5 * 2.0))
 
 
 def test_checkpoints_from_before_keep_adam_undecayed():
-    old = Config(optimizer="adam", decay_rate=1e-4).validate()
+    old = Config(optimizer="adam", decay_rate=1e-4)
     values = json.loads(old.to_json())
     del values["loss_reduction"], values["noise"], values["learning_rate_schedule"]
     assert _parse_config("x.npz", json.dumps(values)).decay_rate == 0.0
@@ -50,7 +50,7 @@ def test_checkpoints_from_before_keep_adam_undecayed():
 @pytest.mark.parametrize("schedule", [[[0, 0.1]], [[3, 0]], [3, 0.1], "3:0.1"])
 def test_bad_schedule_is_named(schedule):
     with pytest.raises((ValueError, TypeError), match="learning_rate_schedule"):
-        Config(learning_rate_schedule=schedule).validate()
+        Config(learning_rate_schedule=schedule)
 
 
 def test_fit_stops_at_a_step_count():
