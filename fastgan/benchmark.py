@@ -321,7 +321,8 @@ def format_table(results):
 
 def _peer_row(p):
     if p["status"] != "ok":
-        return [p["gan"], p["batch"], p["engine"], p["status"], ""]
+        why = f"{p['status']} ({p['error']})" if "error" in p else p["status"]
+        return [p["gan"], p["batch"], p["engine"], why, ""]
     ratio = "" if p["fastgan_ratio"] is None else f"{p['fastgan_ratio']:.2f}x"
     return [p["gan"], p["batch"], f"{p['engine']} {p['version']}", f"{p['ms_per_step']:.2f}",
             ratio]

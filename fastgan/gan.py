@@ -111,7 +111,7 @@ class GAN:
         Keeps the digits in `numbers`, scales to [-1, 1], prints the losses and saves a sample
         grid every `display_epochs` epochs into `out_dir`, and a GIF at the end.
         """
-        from .run import TutorialPictures
+        from .tutorial import TutorialPictures
         x, y = select_digits(scale_images(x_train), np.asarray(y_train), self.numbers)
         pictures = TutorialPictures(self, self.out_dir, self.display_epochs, self.verbose)
         history = self.fit(x, y if self.config.n_classes else None, on_epoch=pictures.on_epoch)

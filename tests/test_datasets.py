@@ -1,9 +1,12 @@
 """load_dataset and its sources: embedded sample, IDX folders, .npz files, toy sets; load_data."""
+import hashlib
+import shutil
+
 import numpy as np
 import pytest
 
-from fastgan.data import (FASHION_CLASSES, MNIST_CLASSES, SPECS, TOY_SETS, Dataset, read_idx,
-                          load_dataset, scale_images, select_digits, write_idx)
+from fastgan.data import (FASHION_CLASSES, MNIST_CLASSES, SPECS, TOY_SETS, Dataset, download,
+                          read_idx, load_dataset, scale_images, select_digits, write_idx)
 from fastgan.datasets import load_data
 
 
@@ -13,9 +16,9 @@ def sample():
 
 
 @pytest.fixture(scope="module")
-def t10k(shared_data):
-    return (read_idx(shared_data / "mnist/t10k-images-idx3-ubyte.gz"),
-            read_idx(shared_data / "mnist/t10k-labels-idx1-ubyte.gz"))
+def t10k(mnist_t10k):
+    return (read_idx(mnist_t10k / "t10k-images-idx3-ubyte.gz"),
+            read_idx(mnist_t10k / "t10k-labels-idx1-ubyte.gz"))
 
 
 def small_images(n=30, seed=0):
@@ -35,6 +38,17 @@ def test_mnist_sample(sample, t10k):
     every50 = t10k[0][::50].reshape(-1, 784) / 127.5 - 1  # a subset: 7.8M floats are slow
     np.testing.assert_array_equal(sample.x[::50], every50)
     np.testing.assert_array_equal(sample.y, t10k[1])
+
+
+def test_mnist_sample_is_the_official_t10k(mnist_t10k):
+    for name, md5 in download.CHECKSUMS["mnist"].items():
+        if name.startswith("t10k"):
+            assert hashlib.md5((mnist_t10k / name).read_bytes()).hexdigest() == md5
+
+
+def test_mnist_sample_matches_shared_copy(mnist_t10k, shared_data):
+    for name in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]:
+        assert (mnist_t10k / name).read_bytes() == (shared_data / "mnist" / name).read_bytes()
 
 
 @pytest.mark.parametrize("digits", [[3, 5], (0,), 7, np.array([9, 1])])
@@ -114,10 +128,13 @@ def test_folder_prefers_train(tmp_path, suffix):
     assert load_dataset(str(tmp_path), digits=[2]).y.tolist() == [2] * 10
 
 
-def test_folder_t10k_only(shared_data, t10k):
-    # shared mnist/ has the t10k pair and train labels, but no train images.
-    d = load_dataset(shared_data / "mnist")
-    assert d.name == "mnist:t10k" and d.x.shape == (10000, 784)
+def test_folder_t10k_only(mnist_t10k, t10k, tmp_path):
+    # the t10k pair and train labels, but no train images (as in ../shared/data/mnist)
+    for name in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]:
+        shutil.copy(mnist_t10k / name, tmp_path / name)
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros(5, np.uint8))
+    d = load_dataset(tmp_path)
+    assert d.name == f"{tmp_path.name}:t10k" and d.x.shape == (10000, 784)
     np.testing.assert_array_equal(d.y, t10k[1])
 
 
