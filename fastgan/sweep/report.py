@@ -86,8 +86,16 @@ def _panel(ax, records, name, option, rng):
                if _fmt(r["options"].get(option)) == label] for label in labels]
     ax.boxplot(values, widths=0.5, showfliers=False, medianprops={"color": "black"})
     ax.set_xticks(range(1, len(labels) + 1), labels, rotation=20 if len(labels) > 3 else 0)
-    for i, ys in enumerate(values, start=1):
-        ax.scatter(i + rng.uniform(-0.12, 0.12, len(ys)), ys, s=18, alpha=0.7, zorder=3)
+    seeds = sorted({r["seed"] for r in records})
+    for k, seed in enumerate(seeds):   # one colour per seed, the same in every box
+        points = [(i, r["metrics"][name]) for i, label in enumerate(labels, start=1)
+                  for r in records if r["seed"] == seed
+                  and _fmt(r["options"].get(option)) == label]
+        xs, ys = np.array(points, dtype=float).T
+        ax.scatter(xs + rng.uniform(-0.12, 0.12, len(xs)), ys, s=18, alpha=0.8, zorder=3,
+                   color=f"C{k % 10}", label=f"seed {seed}")
+    if 1 < len(seeds) <= 10:
+        ax.legend(fontsize="small")
     ax.set_xlabel(option or "all trials")
     ax.grid(axis="y", alpha=0.3)
 
