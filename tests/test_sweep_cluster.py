@@ -109,7 +109,7 @@ def test_cli_sweep_on_its_own_local_cluster_and_report(tmp_path, capsys):
                  "loss=hinge,wasserstein", "--eval-n", "500", "--workers", "2", "--out", out,
                  "--no-progress"]) == 0
     text = capsys.readouterr().out
-    assert "2 of 2 trials on 2 Dask workers (1 threads per trial)" in text
+    assert "2 of 2 trials on 2 Dask workers (1 thread per trial)" in text
     assert "| hinge | 0 | done |" in text and "2 trials run" in text
     os.remove(os.path.join(out, "report.png"))
     assert main(["sweep", "--report", out]) == 0

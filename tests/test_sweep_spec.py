@@ -1,5 +1,6 @@
 """Sweep specs: trials from grids, random draws and seeds; clear errors for bad specs."""
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from fastgan.sweep.runner import distributed, local_plan
 from fastgan.sweep.trial import train_options
 
 TOY = {"dataset": "bimodal", "epochs": 2}
+BENCH_SWEEPS = Path(__file__).resolve().parents[1] / "bench" / "sweeps"
 
 
 def test_grid_times_seeds_makes_every_trial_seed_slowest():
@@ -149,3 +151,9 @@ def test_missing_dask_names_the_extra(monkeypatch):
 def test_local_cluster_never_oversubscribes(trials, workers, threads, cores, expected):
     got = local_plan(trials, workers, threads, cores)
     assert got == expected and got[0] * got[1] <= cores
+
+
+@pytest.mark.parametrize("path", sorted(BENCH_SWEEPS.glob("*.toml")), ids=lambda p: p.name)
+def test_bench_sweep_files_are_valid(path):
+    trials = load_sweep_file(path).trials()
+    assert len(trials) >= 3 and len({t["id"] for t in trials}) == len(trials)

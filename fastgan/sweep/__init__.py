@@ -61,45 +61,30 @@ def run_sweep(spec, out, resume=False, scheduler=None, workers=None, threads=Non
     folder = SweepFolder(out)
     if resume:
         plan = folder.read_plan()
-        spec, trials = spec_from_saved(plan["spec"]), plan["trials"]
+        spec, trials = SweepSpec(**plan["spec"]), plan["trials"]
     else:
         trials = spec.trials()
         folder.write_plan(spec, trials)
     pending = folder.pending(trials)
     ran = []
     if pending:
-        ran = _run_pending(folder, spec, pending, dict(
-            scheduler=scheduler, workers=workers, threads=threads, client=client,
-            retries=retries, checkpoint_seconds=checkpoint_seconds, progress=progress,
-            on_record=on_record, say=say), len(trials))
+        if client is None and scheduler is None:
+            workers, threads = local_plan(len(pending), workers, threads)
+        with _client(client, scheduler, workers, say) as dask_client:
+            slots = worker_threads(dask_client, threads)
+            shares = ", ".join(f"{t} thread{'s' * (t > 1)}" for t in sorted(set(slots.values())))
+            say(f"{len(pending)} of {len(trials)} trials on {len(slots)} Dask workers "
+                f"({shares} per trial); results in {folder.path}")
+            ran = run_trials(dask_client, folder, pending, slots, spec.eval_n,
+                             checkpoint_seconds, retries, progress, on_record)
     return {"trials": trials, "records": list(folder.records.values()), "ran": ran,
             "report": write_report(out)}
 
 
-def spec_from_saved(saved):
-    """The SweepSpec that sweep.json recorded."""
-    return SweepSpec(**saved)
-
-
-def _run_pending(folder, spec, pending, how, total):
-    say = how["say"]
-    local = how["client"] is None and how["scheduler"] is None
-    workers, threads = local_plan(len(pending), how["workers"], how["threads"]) if local else (
-        None, how["threads"])
-    with _client(how, workers) as client:
-        slots = worker_threads(client, threads)
-        say(f"{len(pending)} of {total} trials on {len(slots)} Dask workers "
-            f"({', '.join(sorted({f'{t} threads' for t in slots.values()}))} per trial); "
-            f"results in {folder.path}")
-        return run_trials(client, folder, pending, slots, spec.eval_n,
-                          how["checkpoint_seconds"], how["retries"], how["progress"],
-                          how["on_record"])
-
-
-def _client(how, workers):
-    if how["client"] is not None:
-        return contextlib.nullcontext(how["client"])
-    return open_client(how["scheduler"], workers, how["say"])
+def _client(client, scheduler, workers, say):
+    if client is not None:
+        return contextlib.nullcontext(client)
+    return open_client(scheduler, workers, say)
 
 
 def write_report(out):
