@@ -73,7 +73,8 @@ def run_sweep(spec, out, resume=False, scheduler=None, workers=None, threads=Non
         with _client(client, scheduler, workers, say) as dask_client:
             slots = worker_threads(dask_client, threads)
             shares = ", ".join(f"{t} thread{'s' * (t > 1)}" for t in sorted(set(slots.values())))
-            say(f"{len(pending)} of {len(trials)} trials on {len(slots)} Dask workers "
+            say(f"{len(pending)} of {len(trials)} trials on {len(slots)} Dask "
+                f"worker{'s' * (len(slots) > 1)} "
                 f"({shares} per trial); results in {folder.path}")
             ran = run_trials(dask_client, folder, pending, slots, spec.eval_n,
                              checkpoint_seconds, retries, progress, on_record)
