@@ -12,7 +12,7 @@ import pytest
 import fastgan.commands
 from fastgan import GAN
 from fastgan.checkpoint import CheckpointError
-from fastgan.cli import main
+from fastgan.cli import build_parser, main
 from fastgan.data import Dataset, load_dataset
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -47,16 +47,6 @@ def assert_one_line_error(code, err, usage=False):
         lines = err.rstrip("\n").splitlines()
         assert len(lines) == 1, err
         assert lines[0].startswith("fastgan: error: ")
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory):
-    """A tiny image data set: 200 random 28x28 uint8 images with labels 0..4."""
-    rng = np.random.default_rng(1)
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(path, x=rng.integers(0, 256, (200, 28, 28), dtype=np.uint8),
-             y=rng.integers(0, 5, 200))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -356,3 +346,14 @@ def test_sigkill_at_any_moment_leaves_a_loadable_checkpoint(images, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert GAN.load(ckpt).history["d_loss"]  # the last whole checkpoint, mid-run
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--learning-rate", "0.01"], {"learning_rate": 0.01}),
+    (["--lr", "0.01"], {"learning_rate": 0.01}),
+    (["--g-learning-rate", "0.02", "--d-lr", "0.03"],
+     {"g_learning_rate": 0.02, "d_learning_rate": 0.03}),
+])
+def test_learning_rate_flags_and_their_aliases(flags, expected):
+    args = build_parser().parse_args(["train", *flags])
+    assert fastgan.commands.config_options(vars(args)) == expected

@@ -1,6 +1,8 @@
 """load_dataset and its sources: embedded sample, IDX folders, .npz files, toy sets; load_data."""
 import hashlib
 import shutil
+import tracemalloc
+import zipfile
 
 import numpy as np
 import pytest
@@ -231,6 +233,37 @@ def test_npz_pickle_is_never_loaded(tmp_path):
         pickle.dump({"x": X}, f)
     with pytest.raises(ValueError, match="not a readable .npz archive.*pickle"):
         load_dataset(path)
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+@pytest.mark.parametrize("n, match", [
+    (10 ** 9, r"x.npy: its header promises 4000000000 bytes, more than the \d+-byte entry"),
+    (10 ** 10, r"x.npy: shape \(10000000000,\) is absurd"),
+])
+def test_npz_huge_declared_shape_is_refused_before_allocating(tmp_path, compression, n, match):
+    header = {"descr": "<f4", "fortran_order": False, "shape": (n,)}
+    text = repr(header).encode()
+    text += b" " * (-(10 + len(text) + 1) % 64) + b"\n"
+    member = b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + bytes(64)
+    path = tmp_path / "hostile.npz"
+    with zipfile.ZipFile(path, "w", compression) as zf:
+        zf.writestr("x.npy", member)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=match):
+            load_dataset(path)
+        assert tracemalloc.get_traced_memory()[1] < 1 << 24  # peak under 16 MiB
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed])
+def test_npz_compressed_and_fortran_arrays_read(tmp_path, save):
+    images, labels = small_images(6)
+    save(tmp_path / "d.npz", x=np.asfortranarray(images.reshape(6, 784)), y=labels)
+    d = load_dataset(tmp_path / "d.npz")
+    np.testing.assert_array_equal(d.x, scale_images(images.reshape(6, 784)))
+    assert d.y.tolist() == labels.tolist()
 
 
 # ---- helpers ----------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def assert_same_run(a, b):
         np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
     for name in ("G", "D"):
         oa, ob = a.engine.opt[name], b.engine.opt[name]
-        assert (oa.lr, oa.t) == (ob.lr, ob.t)
+        assert (oa.learning_rate, oa.t) == (ob.learning_rate, ob.t)
         np.testing.assert_array_equal(oa.m, ob.m)
         np.testing.assert_array_equal(oa.v, ob.v)
     assert a.engine.rng.bit_generator.state == b.engine.rng.bit_generator.state
@@ -78,10 +78,10 @@ def test_interrupted_run_matches_uninterrupted_with_numba(data, tmp_path):
 def test_sgd_decay_state_survives_the_checkpoint(data, tmp_path):
     gan = make(**RUNS["sgd-decay"])
     gan.fit(data, epochs=2)
-    lr = gan.engine.opt["G"].lr
+    lr = gan.engine.opt["G"].learning_rate
     assert lr == pytest.approx(0.05 / (1 + 0.5 * 0) / (1 + 0.5 * 1))
     gan.save(tmp_path / "a.npz")
-    assert GAN.load(tmp_path / "a.npz").engine.opt["G"].lr == lr
+    assert GAN.load(tmp_path / "a.npz").engine.opt["G"].learning_rate == lr
 
 
 @pytest.mark.parametrize("run", list(RUNS))
@@ -124,16 +124,6 @@ def test_failed_resume_can_be_retried_with_the_right_data(data, tmp_path):
 
 
 # --- through the CLI --------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def images(tmp_path_factory):
-    """A tiny image data set: 200 random 28x28 uint8 images with labels 0..4."""
-    rng = np.random.default_rng(1)
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(path, x=rng.integers(0, 256, (200, 28, 28), dtype=np.uint8),
-             y=rng.integers(0, 5, 200))
-    return path
-
-
 def cli_args(dataset):
     return ["train", "--dataset", str(dataset), "--backend", "numpy", "--dtype", "float64",
             "--g-layers", "4,8,784", "--d-layers", "784,8,1", "--batch-size", "32",

@@ -12,6 +12,7 @@ import numpy as np
 from fastgan.data.download import fetch
 from fastgan.data.idx import read_idx
 from fastgan.data.toy import TOY_SETS, ToySet
+from fastgan.npzfile import read_member
 
 __all__ = ["Dataset", "load_dataset", "load_raw", "read_image_pair", "scale_images",
            "select_digits", "IMAGE_SHAPE", "MNIST_CLASSES", "FASHION_CLASSES", "SPECS"]
@@ -139,10 +140,8 @@ def load_raw(name, split=None, data_dir=None):
 
     Returns
     -------
-    images : np.ndarray
-        (n, 28, 28) uint8.
-    labels : np.ndarray
-        (n,) uint8.
+    images, labels : np.ndarray
+        As `read_image_pair`: (n, 28, 28) and (n,) uint8.
     """
     if name == "mnist-sample":
         if split not in (None, "t10k"):
@@ -324,11 +323,10 @@ def _read_npz(path):
         if "x" not in archive.files:
             raise ValueError(f"load_dataset: {path} has no array 'x' (it has {archive.files}); "
                              f"{fix}")
-        try:
-            x = archive["x"]
-            y = archive["y"] if "y" in archive.files else None
-        # Object arrays need pickle, which allow_pickle=False refuses with a ValueError.
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        try:  # headers checked before any data is read: a hostile size allocates nothing
+            x = read_member(archive.zip, "x.npy")
+            y = read_member(archive.zip, "y.npy") if "y" in archive.files else None
+        except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
             raise ValueError(f"load_dataset: cannot read {path} ({err}); store plain numeric "
                              f"arrays: {fix}") from None
     x = scale_images(x)

@@ -12,8 +12,8 @@ import time
 import numpy as np
 
 from ..data import load_dataset
-from ..engine import Workspace
-from ..threads import thread_settings
+from ..nets import Workspace, adam_step, backward, forward
+from ..threads import check_threads, thread_settings
 from .classifier import Classifier, split_rows
 
 EPOCHS = 15
@@ -21,7 +21,7 @@ SHIFT = 1  # largest pixel shift of the augmentation
 OUTLIERS = 16  # noise images added to each batch with a uniform target
 
 
-def train_classifier(out_path=None, seed=0, epochs=EPOCHS, batch_size=64, lr=2e-3,
+def train_classifier(out_path=None, seed=0, epochs=EPOCHS, batch_size=64, learning_rate=2e-3,
                      n_train=None, backend="numba", threads=None, progress=None, data=None):
     """Train the digit classifier; save it to `out_path` and report its held-out accuracy.
 
@@ -37,8 +37,8 @@ def train_classifier(out_path=None, seed=0, epochs=EPOCHS, batch_size=64, lr=2e-
     batch_size : int
         Digit images per Adam step, joined by 16 noise images (the last partial batch of
         an epoch is dropped).
-    lr : float
-        Adam's initial step size, decayed linearly to 0.
+    learning_rate : float
+        Adam's initial learning rate, decayed linearly to 0.
     n_train : int, optional
         Train on only the first `n_train` of the 8,000 training images (smoke tests).
     backend : {"numba", "numpy"}
@@ -58,7 +58,7 @@ def train_classifier(out_path=None, seed=0, epochs=EPOCHS, batch_size=64, lr=2e-
         noise images alone add at least 16/80 ln 10 = 0.46), epochs, n_train, n_holdout,
         seconds (training wall time), path (str or None).
     """
-    _check_options(epochs, batch_size, lr, n_train)
+    _check_options(epochs, batch_size, learning_rate, n_train, threads)
     data = load_dataset("mnist-sample") if data is None else data
     # Train on pixels in [0, 1]: a -1 background would add a large common offset to every
     # first-layer unit and slow Adam down (training loss 0.33 vs 0.22 after 6 epochs).
@@ -69,7 +69,8 @@ def train_classifier(out_path=None, seed=0, epochs=EPOCHS, batch_size=64, lr=2e-
     batch_size = min(batch_size, len(x_train))
     rng = np.random.default_rng(seed)
     clf = Classifier.new(rng, backend, threads)
-    step = _Trainer(clf, batch_size + OUTLIERS, lr, epochs * (len(x_train) // batch_size))
+    step = _Trainer(clf, batch_size + OUTLIERS, learning_rate,
+                    epochs * (len(x_train) // batch_size))
     start = time.perf_counter()
     with thread_settings(backend, threads):
         for epoch in range(1, epochs + 1):
@@ -89,14 +90,16 @@ def train_classifier(out_path=None, seed=0, epochs=EPOCHS, batch_size=64, lr=2e-
     return result
 
 
-def _check_options(epochs, batch_size, lr, n_train):
+def _check_options(epochs, batch_size, learning_rate, n_train, threads):
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("n_train", n_train)):
         if value is None and name == "n_train":
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name}={value!r} must be an int >= 1")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1:
-        raise ValueError(f"lr={lr!r} must be a number in (0, 1), e.g. 2e-3")
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
+            or not 0 < learning_rate < 1:
+        raise ValueError(f"learning_rate={learning_rate!r} must be a number in (0, 1), e.g. 2e-3")
+    check_threads(threads)
 
 
 def fold_pixel_scale(net):
@@ -166,40 +169,24 @@ def shift_images(x, rng, shift=SHIFT):
 class _Trainer:
     """Adam on the classifier's flat buffers, workspaces for `rows` images; call on a batch."""
 
-    def __init__(self, clf, rows, lr, total_steps, beta1=0.9, beta2=0.999, eps=1e-8):
+    def __init__(self, clf, rows, learning_rate, total_steps, beta1=0.9, beta2=0.999, eps=1e-8):
         net = clf.net
         self.net, self.be = net, clf.be
-        self.lr, self.total = lr, max(total_steps, 1)
+        self.learning_rate, self.total = learning_rate, max(total_steps, 1)
         self.betas, self.eps, self.t = (beta1, beta2), eps, 0
-        self.ws = Workspace(net, rows, 0.0, first_input_grad=False)
+        self.ws = Workspace(net, rows)
         self.m, self.v = np.zeros_like(net.params), np.zeros_like(net.params)
-        self.empty = np.zeros((0, 0), net.dtype)
 
     def __call__(self, x, y):
         """Forward, softmax cross-entropy, backward and one Adam step; return the loss."""
-        net, ws, be, e = self.net, self.ws, self.be, self.empty
-        h = x
-        for l in range(net.n_layers):
-            be.dense_forward(h, net.weights[l], net.biases[l], net.acts[l], net.alpha, e,
-                             ws.outs[l], e)
-            h = ws.outs[l]
-        dout = ws.grads[-1]
-        loss = softmax_cross_entropy(h, y, dout)
-        for l in reversed(range(net.n_layers)):
-            inp = x if l == 0 else ws.outs[l - 1]
-            dx = ws.grads[l - 1] if l > 0 else e
-            be.dense_backward(inp, net.weights[l], ws.outs[l], dout, net.acts[l], net.alpha,
-                              e, net.dweights[l], net.dbiases[l], dx, ws.xts[l])
-            dout = dx
-        self._adam()
-        return loss
-
-    def _adam(self):
+        net, ws = self.net, self.ws
+        logits = forward(self.be, net, ws, x)
+        loss = softmax_cross_entropy(logits, y, ws.grads[-1])
+        backward(self.be, net, ws, x, ws.grads[-1], want_dw=True)
         self.t += 1
-        (b1, b2), t = self.betas, self.t
-        lr = self.lr * (1 - (t - 1) / self.total)
-        self.be.adam_update(self.net.params, self.net.grads, self.m, self.v,
-                            lr / (1 - b1 ** t), b1, b2, self.eps, 1 / (1 - b2 ** t))
+        learning_rate = self.learning_rate * (1 - (self.t - 1) / self.total)  # linear decay
+        adam_step(self.be, net, self.m, self.v, self.t, learning_rate, *self.betas, self.eps)
+        return loss
 
 
 def softmax_cross_entropy(logits, labels, dlogits):
