@@ -127,7 +127,7 @@ def main(argv=None):
         if args.command == "bench":
             return _bench(args)
         if args.command == "sweep":
-            return _sweep(args)
+            return _sweep(args, parser)
         if args.command == "train-classifier":
             report = commands.retrain_classifier(args.out, args.epochs, args.seed,
                                                  progress=lambda info: print(info, flush=True))
@@ -170,7 +170,7 @@ def _bench(args):
     return 0
 
 
-def _sweep(args):
+def _sweep(args, parser):
     from . import sweep
     if args.report:
         print(sweep.write_report(args.report))
@@ -181,8 +181,8 @@ def _sweep(args):
     if args.resume:
         given = [k for k, v in options.items() if v]
         if given:
-            raise UsageError(f"--resume runs the sweep recorded in {args.out}; drop "
-                             f"--{', --'.join(k.replace('_', '-') for k in given)}")
+            parser.error(f"--resume runs the sweep recorded in {args.out}; drop "
+                         f"--{', --'.join(k.replace('_', '-') for k in given)}")
     else:
         spec = sweep.spec_from_options(**options)
     try:

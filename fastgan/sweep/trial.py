@@ -10,7 +10,7 @@ import time
 
 from .. import commands
 from ..fileio import atomic_write_text
-from ..run import RunFolder
+from ..run import CHECKPOINT
 from ..threads import thread_settings
 from ..train import TrainingDiverged
 
@@ -65,11 +65,11 @@ def _prepare(trial, folder, threads, checkpoint_seconds):
     """(TrainJob, whether it has training left): a new run, or the killed one resumed."""
     base = {"out": folder, "checkpoint_seconds": checkpoint_seconds}
     clock_path = os.path.join(folder, _CLOCK)
-    if os.path.exists(os.path.join(folder, RunFolder.CHECKPOINT)) and os.path.exists(clock_path):
+    if os.path.exists(os.path.join(folder, CHECKPOINT)) and os.path.exists(clock_path):
         with open(clock_path, encoding="utf-8") as f:
             clock = json.load(f)
         trained = clock["trained"] + max(0.0, os.path.getmtime(
-            os.path.join(folder, RunFolder.CHECKPOINT)) - clock["attempt_start"])
+            os.path.join(folder, CHECKPOINT)) - clock["attempt_start"])
         length = {"epochs": clock["epochs"]}
         if clock["minutes"] is not None:
             length = {"minutes": max(clock["minutes"] - trained / 60, 1e-3)}
