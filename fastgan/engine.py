@@ -122,10 +122,7 @@ class Engine:
         """Update D on real rows data[idx] (labels[idx] when conditional) and a fresh fake
         batch; return D's loss."""
         n, f = self.n, self.f
-        if self.direct:
-            np.take(data, idx, axis=0, out=self.x_d[:n])
-        else:
-            self.x_d[:n, :f] = data[idx]
+        self._gather(data, idx, self.x_d[:n, :f])
         self._gaussian(self.z[:, :self.cfg.g_layers[0]])
         if self.C:
             self.labels[:n] = labels[idx]
@@ -176,6 +173,13 @@ class Engine:
         if self.G_ema is not None:
             self.be.ema_update(self.G_ema.params, self.G.params, self.cfg.ema)
         return loss
+
+    def _gather(self, data, idx, out):
+        """out = data[idx], the real rows of a batch."""
+        if self.direct:
+            np.take(data, idx, axis=0, out=out)
+        else:
+            out[...] = data[idx]
 
     def _gaussian(self, out):
         if out.flags.c_contiguous:
