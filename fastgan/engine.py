@@ -8,6 +8,7 @@ without D's dw. Without labels or instance noise, G writes straight into x_d.
 """
 import numpy as np
 
+from .data.sources import PIXEL_SCALE
 from .kernels.codes import HEADS
 from .nets import MLP
 
@@ -78,6 +79,7 @@ class Engine:
         self.z = np.zeros((n, cfg.g_sizes[0]), dt)
         self.noise = np.zeros((2 * n, f), dt) if cfg.instance_noise else None
         self.labels = np.zeros(2 * n, np.int64)
+        self.pixels = PIXEL_SCALE.astype(dt)  # rounds as scale_images(x).astype(dt) does
         self.empty = np.zeros((0, 0), dt)
         self.empty1 = np.zeros(0, dt)
 
@@ -175,8 +177,10 @@ class Engine:
         return loss
 
     def _gather(self, data, idx, out):
-        """out = data[idx], the real rows of a batch."""
-        if self.direct:
+        """out = data[idx], the real rows of a batch; uint8 pixels scaled to [-1, 1]."""
+        if data.dtype == np.uint8:
+            self.be.gather_scaled(data, idx, self.pixels, out)
+        elif self.direct:
             np.take(data, idx, axis=0, out=out)
         else:
             out[...] = data[idx]
