@@ -94,7 +94,7 @@ def gemm_peak(dtype, size=2048, repeats=3, threads=None):
 def make_engine(spec, dtype, batch, backend, seed=0):
     """An Engine for GAN `spec`; the same seed gives the same initial weights on any backend."""
     cfg = Config(**spec, batch_size=batch, dtype=dtype, backend=backend, seed=seed)
-    return Engine(cfg.validate(), get_backend(backend))
+    return Engine(cfg, get_backend(backend))
 
 
 def step_data(spec, dtype, batch, seed=0, batches=8):
@@ -321,7 +321,8 @@ def format_table(results):
 
 def _peer_row(p):
     if p["status"] != "ok":
-        return [p["gan"], p["batch"], p["engine"], p["status"], ""]
+        why = f"{p['status']} ({p['error']})" if "error" in p else p["status"]
+        return [p["gan"], p["batch"], p["engine"], why, ""]
     ratio = "" if p["fastgan_ratio"] is None else f"{p['fastgan_ratio']:.2f}x"
     return [p["gan"], p["batch"], f"{p['engine']} {p['version']}", f"{p['ms_per_step']:.2f}",
             ratio]

@@ -5,7 +5,7 @@ and every array's header is checked against the shape and dtype the config impli
 its data is read, so a hostile file can neither run code nor make us allocate absurd memory.
 """
 import json
-import math
+import warnings
 import zipfile
 import zlib
 
@@ -13,9 +13,10 @@ import numpy as np
 
 from .config import Config
 from .fileio import atomic_path
+from .npzfile import read_member
+from .threads import available_cores
 
 FORMAT = "fastgan-checkpoint-1"
-_MAX_BYTES = 1 << 33  # 8 GiB: far above any MLP this package trains
 _MAX_TEXT = 1 << 20   # config and state are a few kB of JSON
 
 
@@ -66,49 +67,21 @@ def load_checkpoint(path, expected):
 
 
 def _read(zf, member, shape, dtype):
-    """Read one .npy member after checking its header against (shape, dtype)."""
-    info = zf.getinfo(member)
-    if info.compress_type != zipfile.ZIP_STORED:
-        # stored members can't hold more than the file itself, so no header can make us
-        # allocate more than the file's size
-        raise CheckpointError(f"{member}: compressed entries are not accepted (fastgan writes "
-                              f"checkpoints with np.savez)")
-    with zf.open(member) as f:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            found_shape, fortran, found_dtype = np.lib.format.read_array_header_1_0(f)
-        elif version in ((2, 0), (3, 0)):
-            found_shape, fortran, found_dtype = np.lib.format.read_array_header_2_0(f)
-        else:
-            raise CheckpointError(f"{member}: unsupported .npy version {version}")
-        _check_header(member, found_shape, fortran, found_dtype, shape, dtype)
-        count = math.prod(found_shape)
-        if count * found_dtype.itemsize > info.file_size:
-            raise CheckpointError(f"{member}: its header promises more data than it holds")
-        data = f.read(count * found_dtype.itemsize + 1)
-    if len(data) != count * found_dtype.itemsize:
-        raise CheckpointError(f"{member}: holds {len(data)} bytes, its header promises "
-                              f"{count * found_dtype.itemsize}")
-    return np.frombuffer(data, found_dtype).reshape(found_shape).copy()
-
-
-def _check_header(member, found_shape, fortran, found_dtype, shape, dtype):
-    if any(not isinstance(s, int) or s < 0 for s in found_shape) \
-            or math.prod(found_shape) * found_dtype.itemsize > _MAX_BYTES:
-        raise CheckpointError(f"{member}: shape {found_shape} is absurd")
-    if found_dtype.hasobject or fortran:
-        raise CheckpointError(f"{member}: object or Fortran-ordered arrays are not accepted")
-    if dtype == "U":
-        if found_dtype.kind != "U" or found_shape != () or found_dtype.itemsize > _MAX_TEXT:
-            raise CheckpointError(f"{member}: expected a short text entry, found {found_dtype}")
-    elif found_dtype != np.dtype(dtype):
-        raise CheckpointError(f"{member}: dtype {found_dtype} does not match the config's {dtype}")
-    if shape is not None:
-        ok = len(found_shape) == len(shape) and all(
-            s == f for s, f in zip(shape, found_shape))
-        if not ok:
+    """Read one .npy member, its header checked against (shape, dtype) before its data."""
+    def check(found_shape, found_dtype, fortran):
+        if fortran:
+            raise CheckpointError(f"{member}: Fortran-ordered arrays are not accepted")
+        if dtype == "U":
+            if found_dtype.kind != "U" or found_shape != () or found_dtype.itemsize > _MAX_TEXT:
+                raise CheckpointError(f"{member}: expected a short text entry, found "
+                                      f"{found_dtype}")
+        elif found_dtype != np.dtype(dtype):
+            raise CheckpointError(f"{member}: dtype {found_dtype} does not match the config's "
+                                  f"{dtype}")
+        if shape is not None and tuple(found_shape) != tuple(shape):
             raise CheckpointError(f"{member}: shape {found_shape} does not match the config's "
                                   f"{tuple(shape)}")
+    return read_member(zf, member, CheckpointError, check, compressed=False)
 
 
 def _parse_json(path, what, text):
@@ -120,6 +93,13 @@ def _parse_json(path, what, text):
 
 def _parse_config(path, text):
     try:
-        return Config.from_dict(_parse_json(path, "config", text))
+        values = _parse_json(path, "config", text)
+        threads = values.get("threads") if isinstance(values, dict) else None
+        if isinstance(threads, int) and threads > available_cores():
+            # the thread count changes speed only (on one machine, not a single bit)
+            warnings.warn(f"{path} was trained with threads={threads}; this machine runs "
+                          f"{available_cores()}, so it uses those", stacklevel=4)
+            values = {**values, "threads": available_cores()}
+        return Config.from_dict(values)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: bad config ({e})") from None

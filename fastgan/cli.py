@@ -7,11 +7,7 @@ import sys
 from . import commands
 from .presets import PRESETS
 
-EXIT_RUNTIME, EXIT_USAGE = 1, 2
-
-
-class UsageError(Exception):
-    """A bad combination of options (exit code 2)."""
+EXIT_RUNTIME = 1  # argparse exits with 2 on usage errors
 
 
 def _ints(text):
@@ -31,7 +27,8 @@ def _train_parser(sub):
     length.add_argument("--minutes", type=float, help="train for this many minutes")
     p.add_argument("--preset", help=f"{', '.join(PRESETS)} (default: the data set's own)")
     for flag, kind, text in commands.CONFIG_FLAGS:
-        p.add_argument(flag, type=_ints if kind == "ints" else kind, help=text)
+        p.add_argument(flag, *commands.FLAG_ALIASES.get(flag, []),
+                       type=_ints if kind == "ints" else kind, help=text)
     cond = p.add_mutually_exclusive_group()
     cond.add_argument("--conditional", action="store_true",
                       help="conditional GAN: labels one-hot into G and D")
@@ -101,8 +98,6 @@ def main(argv=None):
                                                  progress=lambda info: print(info, flush=True))
             print(json.dumps(report))
             return 0
-    except UsageError as e:
-        parser.error(str(e))
     except (Exception, KeyboardInterrupt) as e:
         if args.debug:
             raise

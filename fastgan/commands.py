@@ -14,9 +14,9 @@ from .run import RunFolder, class_rows
 # (flag, type, help) of every Config option the CLI sets; the field is the flag's name.
 CONFIG_FLAGS = [
     ("--batch-size", int, "minibatch size"),
-    ("--lr", float, "learning rate of both nets"),
-    ("--g-lr", float, "generator learning rate (default --lr)"),
-    ("--d-lr", float, "discriminator learning rate (default --lr)"),
+    ("--learning-rate", float, "learning rate of both nets"),
+    ("--g-learning-rate", float, "generator learning rate (default --learning-rate)"),
+    ("--d-learning-rate", float, "discriminator learning rate (default --learning-rate)"),
     ("--optimizer", str, "sgd or adam"),
     ("--decay-rate", float, "SGD per-epoch decay: lr <- lr / (1 + decay * epoch)"),
     ("--beta1", float, "Adam beta1"),
@@ -42,7 +42,9 @@ CONFIG_FLAGS = [
     ("--seed", int, "seed of weights, noise, shuffling and dropout"),
     ("--threads", int, "cores to use (default all)"),
 ]
-_FIELD = {"lr": "learning_rate"}
+# shorter spellings the CLI also accepts
+FLAG_ALIASES = {"--learning-rate": ["--lr"], "--g-learning-rate": ["--g-lr"],
+                "--d-learning-rate": ["--d-lr"]}
 _RUN_KEYS = {"dataset", "digits", "epochs", "minutes", "preset"}
 
 
@@ -58,7 +60,7 @@ def config_options(options):
             out.setdefault("g_activation", value)
             out.setdefault("d_activation", value)
         else:
-            out[_FIELD.get(dest, dest)] = value
+            out[dest] = value
     return out
 
 

@@ -1,11 +1,11 @@
 """Run configuration: every option a training run needs, validated once at the boundary."""
 import dataclasses
 import json
-import os
 
 import numpy as np
 
 from .backends import BACKENDS
+from .threads import check_threads
 
 MAX_SIZE = 1 << 20       # widest layer or largest batch accepted
 MAX_PARAMS = 1 << 30     # parameters of G and D together
@@ -14,11 +14,17 @@ OPTIMIZERS = ("sgd", "adam")
 HIDDEN = ("relu", "leaky_relu", "tanh", "sigmoid")
 G_OUTPUTS = ("tanh", "linear")
 DTYPES = ("float32", "float64")
+# keys of configs saved by earlier versions, read under their current names
+_RENAMED = {"g_lr": "g_learning_rate", "d_lr": "d_learning_rate"}
 
 
 @dataclasses.dataclass
 class Config:
-    """All hyper-parameters of a GAN run. See README "Python API" for each field."""
+    """All hyper-parameters of a GAN run. See README "Python API" for each field.
+
+    A Config checks itself when built (and `replace` builds a new one), raising
+    ValueError/TypeError naming the first bad field.
+    """
 
     g_layers: list = dataclasses.field(default_factory=lambda: [100, 128, 784])
     d_layers: list = dataclasses.field(default_factory=lambda: [784, 128, 1])
@@ -30,8 +36,8 @@ class Config:
     d_steps: int = 1
     optimizer: str = "sgd"
     learning_rate: float = 1e-3
-    g_lr: float | None = None
-    d_lr: float | None = None
+    g_learning_rate: float | None = None
+    d_learning_rate: float | None = None
     decay_rate: float = 1e-4
     beta1: float = 0.5
     beta2: float = 0.999
@@ -50,8 +56,11 @@ class Config:
     seed: int = 0
     threads: int | None = None
 
-    def validate(self):
-        """Raise ValueError/TypeError naming the first bad field; return self.
+    def __post_init__(self):
+        self._validate()
+
+    def _validate(self):
+        """Raise ValueError/TypeError naming the first bad field.
 
         Valid NumPy scalars are turned into Python ones, so the config always saves as JSON.
         """
@@ -75,11 +84,10 @@ class Config:
             raise ValueError(f"pack={self.pack} must divide batch_size={self.batch_size}: D "
                              f"judges the batch in groups of pack samples")
         _check_int("seed", self.seed, low=0)
-        if self.threads is not None:
-            _check_int("threads", self.threads, low=1)
+        check_threads(self.threads)
         for name in ("learning_rate", "eps"):
             _check_float(name, getattr(self, name), low=0, open_low=True)
-        for name in ("g_lr", "d_lr"):
+        for name in ("g_learning_rate", "d_learning_rate"):
             if getattr(self, name) is not None:
                 _check_float(name, getattr(self, name), low=0, open_low=True)
         for name in ("decay_rate", "instance_noise", "clip"):
@@ -95,7 +103,6 @@ class Config:
         _check_float("alpha", self.alpha, low=0)
         for name in ("beta1", "beta2", "dropout", "ema"):
             _check_float(name, getattr(self, name), low=0, high=1)
-        return self
 
     def _normalize(self):
         for f in dataclasses.fields(self):
@@ -110,18 +117,20 @@ class Config:
 
     @classmethod
     def from_dict(cls, values):
-        """Build and validate a Config from a dict, rejecting unknown keys."""
+        """Build a Config from a dict (such as a saved one), rejecting unknown keys."""
         if not isinstance(values, dict):
             raise ValueError(f"config must be a JSON object, got {type(values).__name__}")
+        values = {_RENAMED.get(k, k): v for k, v in values.items()}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown config option(s) {', '.join(unknown)}; "
                              f"known: {', '.join(sorted(known))}")
-        return cls(**values).validate()
+        return cls(**values)
 
     def replace(self, **changes):
-        return dataclasses.replace(self, **changes).validate()
+        """A new, checked Config with `changes` applied."""
+        return dataclasses.replace(self, **changes)
 
     @property
     def g_sizes(self):
@@ -133,17 +142,10 @@ class Config:
         """The discriminator's real layer sizes: pack samples, each with its one-hot label."""
         return [self.pack * (self.d_layers[0] + self.n_classes), *self.d_layers[1:]]
 
-    @property
-    def lr_g(self):
-        return self.learning_rate if self.g_lr is None else self.g_lr
-
-    @property
-    def lr_d(self):
-        return self.learning_rate if self.d_lr is None else self.d_lr
-
-    @property
-    def n_threads(self):
-        return self.threads or os.cpu_count() or 1
+    def net_learning_rate(self, net):
+        """The learning rate of net "G" or "D": its own if set, else `learning_rate`."""
+        own = self.g_learning_rate if net == "G" else self.d_learning_rate
+        return self.learning_rate if own is None else own
 
 
 def _check_layers(name, sizes):

@@ -58,8 +58,8 @@ class Engine:
         if cfg.ema > 0:
             self.G_ema = MLP(cfg.g_sizes, cfg.g_activation, cfg.g_output, cfg.alpha, dt)
             self.G_ema.params[...] = self.G.params
-        self.opt = {"G": _OptState(self.G.params, cfg.lr_g, cfg.optimizer),
-                    "D": _OptState(self.D.params, cfg.lr_d, cfg.optimizer)}
+        self.opt = {name: _OptState(net.params, cfg.net_learning_rate(name), cfg.optimizer)
+                    for name, net in (("G", self.G), ("D", self.D))}
         self._buffers(cfg, dt)
         self.heads = [(HEADS[h], t) for h, t in LOSS_HEADS[cfg.loss]]
         if LOSS_HEADS[cfg.loss][0][0] in _SMOOTHABLE:
@@ -197,10 +197,10 @@ class Engine:
     def _update(self, name, net):
         opt, cfg = self.opt[name], self.cfg
         if cfg.optimizer == "sgd":
-            self.be.sgd_update(net.params, net.grads, opt.lr)
+            self.be.sgd_update(net.params, net.grads, opt.learning_rate)
             return
         opt.t += 1
-        lr_t = opt.lr / (1 - cfg.beta1 ** opt.t)
+        lr_t = opt.learning_rate / (1 - cfg.beta1 ** opt.t)
         c2 = 1 / (1 - cfg.beta2 ** opt.t)
         self.be.adam_update(net.params, net.grads, opt.m, opt.v, lr_t, cfg.beta1, cfg.beta2,
                             cfg.eps, c2)
@@ -209,7 +209,7 @@ class Engine:
         """The NumPy tutorial's SGD schedule: lr <- lr / (1 + decay * epoch)."""
         if self.cfg.optimizer == "sgd":
             for opt in self.opt.values():
-                opt.lr = opt.lr / (1.0 + self.cfg.decay_rate * epoch)
+                opt.learning_rate /= 1.0 + self.cfg.decay_rate * epoch
 
     # --- sampling -------------------------------------------------------------------
     def generate(self, z, labels=None, chunk=1024):
@@ -236,8 +236,8 @@ def _one_hot(buf, start, labels):
 
 
 class _OptState:
-    def __init__(self, params, lr, optimizer):
-        self.lr = lr
+    def __init__(self, params, learning_rate, optimizer):
+        self.learning_rate = learning_rate
         self.t = 0
         adam = optimizer == "adam"
         self.m = np.zeros_like(params) if adam else np.zeros(0, params.dtype)

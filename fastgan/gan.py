@@ -1,6 +1,5 @@
 """`GAN`: a drop-in for the NumPy tutorial's class, and fastgan's modern API on the same engine."""
 import dataclasses
-import warnings
 
 import numpy as np
 
@@ -9,7 +8,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config
 from .data.sources import image_rows, select_digits
 from .engine import Engine
-from .threads import available_cores, check_threads, thread_settings
+from .threads import thread_settings
 from .train import Trainer
 
 _OPTIONS = {f.name for f in dataclasses.fields(Config)} - {"g_layers", "d_layers"}
@@ -56,7 +55,7 @@ class GAN:
             d_layers = [pixels, hidden_layer_size_d, 1]
         config = Config(g_layers=list(g_layers), d_layers=list(d_layers), epochs=epochs,
                         batch_size=batch_size, learning_rate=learning_rate,
-                        decay_rate=decay_rate, **options).validate()
+                        decay_rate=decay_rate, **options)
         self._setup(config)
         self.numbers = None if numbers is None else list(numbers)
         self.image_size = image_size
@@ -69,7 +68,6 @@ class GAN:
         if config.g_layers[-1] != config.d_layers[0]:
             raise ValueError(f"g_layers ends in {config.g_layers[-1]} but d_layers starts with "
                              f"{config.d_layers[0]}; G's output is D's input, make them equal")
-        check_threads(config.threads)
         self.config = config
         self.engine = Engine(config, get_backend(config.backend))
         self.trainer = None
@@ -80,7 +78,7 @@ class GAN:
     def from_config(cls, config, **gan_options):
         """Build a GAN from a `Config` (e.g. a preset's); gan_options as in the constructor."""
         gan = cls.__new__(cls)
-        gan._setup(config.validate())
+        gan._setup(config)
         gan.numbers = gan_options.get("numbers")
         gan.image_size = gan_options.get("image_size", 28)
         gan.display_epochs = gan_options.get("display_epochs", 5)
@@ -112,7 +110,7 @@ class GAN:
         as it is gathered), prints the losses and saves a sample grid every
         `display_epochs` epochs into `out_dir`, and a GIF at the end.
         """
-        from .run import TutorialPictures
+        from .tutorial import TutorialPictures
         x, y = select_digits(image_rows(x_train), np.asarray(y_train), self.numbers)
         pictures = TutorialPictures(self, self.out_dir, self.display_epochs, self.verbose)
         history = self.fit(x, y if self.config.n_classes else None, on_epoch=pictures.on_epoch)
@@ -232,11 +230,6 @@ class GAN:
         """Load a GAN saved with `save`; training continues where it stopped (see `fit`)."""
         from .resume import expected_arrays, unpack_run
         config, arrays, state = load_checkpoint(path, expected_arrays)
-        if config.threads is not None and config.threads > available_cores():
-            # the thread count changes speed only (on one machine, not a single bit)
-            warnings.warn(f"{path} was trained with threads={config.threads}; this machine "
-                          f"runs {available_cores()}, so it uses those", stacklevel=2)
-            config = config.replace(threads=available_cores())
         gan = cls.from_config(config, **gan_options)
         unpack_run(gan, arrays, state, path)
         return gan

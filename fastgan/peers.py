@@ -1,8 +1,9 @@
 """Figures measured in fresh processes: the peers' steps, start-up time and peak memory.
 
 Each peer (PyTorch, JAX) runs the same GAN step in its own subprocess, from the scripts in
-bench/peers/, so its thread pools never meet fastgan's. The scripts need only their framework
-and NumPy: point `python` or FASTGAN_PEER_PYTHON at an interpreter that has them.
+fastgan/peer_steps/ (shipped with the package), so its thread pools never meet fastgan's. The
+scripts need only their framework and NumPy: point `python` or FASTGAN_PEER_PYTHON at an
+interpreter that has them.
 """
 import json
 import os
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 
 PEERS = ("torch", "jax")
-SCRIPTS = Path(__file__).resolve().parents[1] / "bench" / "peers"
+SCRIPTS = Path(__file__).resolve().parent / "peer_steps"
 NOT_INSTALLED = 3  # the exit code of a peer script whose framework is missing
 WARM_TARGET_S, COLD_TARGET_S, MEMORY_TARGET_MB = 2.0, 20.0, 300
 
@@ -48,7 +49,8 @@ def run_peer(engine, spec, batch, steps, repeats, threads=None, python=None, tim
     """Time `engine`'s float32 GAN step in a subprocess; return a dict with a "status".
 
     "ok" comes with ms_per_step (best of `repeats` runs of `steps`), first_step_s and
-    version; otherwise the status says why not ("not installed", "failed: ...").
+    version; otherwise the status says why not ("not installed", with the import error in
+    "error", or "failed: ...").
     """
     script = SCRIPTS / f"{engine}_step.py"
     if not script.is_file():
@@ -62,7 +64,7 @@ def run_peer(engine, spec, batch, steps, repeats, threads=None, python=None, tim
     except subprocess.TimeoutExpired:
         return {"status": f"timed out after {timeout} s"}
     if proc.returncode == NOT_INSTALLED:
-        return {"status": "not installed"}
+        return {"status": "not installed", **json.loads(proc.stdout.strip().splitlines()[-1])}
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {"status": f"failed: {tail[:120]}"}

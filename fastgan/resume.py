@@ -3,6 +3,9 @@ import numpy as np
 
 from .checkpoint import CheckpointError
 
+# state keys of checkpoints saved by earlier versions, read under their current names
+_RENAMED = {"lr_g": "g_learning_rate", "lr_d": "d_learning_rate"}
+
 
 def expected_arrays(config, state):
     """{name: (shape, dtype)} of every array a checkpoint of `config` and `state` holds."""
@@ -42,7 +45,8 @@ def pack_run(gan):
     arrays["d_loss"] = np.asarray(pos["d_loss"], np.float64)
     arrays["g_loss"] = np.asarray(pos["g_loss"], np.float64)
     state = {k: pos[k] for k in ("epoch", "batch", "step", "n_data")}
-    state.update(lr_g=eng.opt["G"].lr, lr_d=eng.opt["D"].lr, t_g=eng.opt["G"].t,
+    state.update(g_learning_rate=eng.opt["G"].learning_rate,
+                 d_learning_rate=eng.opt["D"].learning_rate, t_g=eng.opt["G"].t,
                  t_d=eng.opt["D"].t, rng=eng.rng.bit_generator.state,
                  sample_rng=gan._sample_rng.bit_generator.state)
     return arrays, state
@@ -56,13 +60,14 @@ def _fresh():
 def unpack_run(gan, arrays, state, path):
     """Put the checkpoint's arrays and state into a freshly built `gan`."""
     eng = gan.engine
+    state = {_RENAMED.get(k, k): v for k, v in state.items()}
     try:
         for name, net in (("g", eng.G), ("d", eng.D)):
             opt = eng.opt[name.upper()]
             net.params[...] = arrays[f"{name}_params"]
             opt.m[...] = arrays[f"{name}_m"]
             opt.v[...] = arrays[f"{name}_v"]
-            opt.lr = _number(state, f"lr_{name}", float)
+            opt.learning_rate = _number(state, f"{name}_learning_rate", float)
             opt.t = _number(state, f"t_{name}", int)
         if eng.G_ema is not None:
             eng.G_ema.params[...] = arrays["g_ema"]

@@ -22,37 +22,6 @@ def class_rows(classes, n):
     return np.repeat(np.arange(classes), -(-n // classes))[:n]
 
 
-class TutorialPictures:
-    """What the NumPy tutorial's `train` shows: losses printed and a sample grid saved every
-    `every` epochs (the same noise each time, so the grids form a movie), a GIF at the end."""
-
-    def __init__(self, gan, out_dir, every, verbose, n=25):
-        self.gan, self.out_dir, self.every, self.verbose = gan, out_dir, every, verbose
-        self.z = grid_noise(gan.config, n)
-        self.frames = []
-        self.side = int(round(np.sqrt(gan.config.g_layers[-1])))
-
-    def on_epoch(self, trainer):
-        epoch = trainer.epoch - 1  # the epoch that just ended, counted from 0 like the tutorial
-        if epoch % self.every:
-            return
-        if self.verbose:
-            steps = trainer.steps_per_epoch
-            d = np.mean(trainer.history["d_loss"][-steps:])
-            g = np.mean(trainer.history["g_loss"][-steps:])
-            print(f"Epoch {epoch}: J_D = {d:.4f}, J_G = {g:.4f}", flush=True)
-        if self.side * self.side != self.gan.config.g_layers[-1]:
-            return  # not square images: nothing to draw
-        path = os.path.join(self.out_dir, f"epoch_{epoch:04d}.png")
-        save_image_grid(self.gan.engine.generate(self.z), path, (self.side, self.side),
-                        title=f"epoch {epoch}")
-        self.frames.append(path)
-
-    def make_gif(self):
-        if self.frames:
-            save_gif(self.frames, os.path.join(self.out_dir, "gan.gif"))
-
-
 class RunFolder:
     """A training run that writes into `out`: config.json, metrics.jsonl (one line per step),
     sample pictures every few epochs and their GIF, losses.png, and checkpoint.npz at epoch
@@ -99,7 +68,8 @@ class RunFolder:
         metrics = MetricsLog(os.path.join(self.out, "metrics.jsonl"), keep_steps=step0)
         self.eval_records = metrics.kept_evals
         per_epoch = len(self.dataset.x) // (self.gan.config.batch_size * self.gan.config.d_steps)
-        bar = Progress(self.gan, epochs * per_epoch if minutes is None else None, enabled=progress)
+        bar = Progress(self.gan, epochs * per_epoch, None if minutes is None else 60.0 * minutes,
+                       enabled=progress)
         self._every = self._frame_every(epochs, minutes)
 
         def on_step(trainer, d_loss, g_loss):
@@ -221,16 +191,22 @@ class MetricsLog:
 
 
 class Progress:
-    """A tqdm bar over steps (or seconds, for a time budget) with epoch, losses and images/s."""
+    """A tqdm bar with epoch, losses and images/s: over the steps of an epoch-bounded run
+    (tqdm shows its ETA), or over the seconds of a time budget, counting down to its end."""
 
-    def __init__(self, gan, total_steps, enabled=True):
+    def __init__(self, gan, total_steps=None, seconds=None, enabled=True):
         self.batch = gan.config.batch_size
         self.start = time.perf_counter()
         self.step0 = len(gan.history["d_loss"])
         self.rate = 0.0
+        self.seconds = seconds
         self._last = 0.0
-        self.bar = tqdm(total=total_steps, initial=self.step0 if total_steps else 0, unit="step",
-                        disable=not enabled, dynamic_ncols=True, mininterval=0.5)
+        if seconds is None:
+            self.bar = tqdm(total=total_steps, initial=self.step0, unit="step",
+                            disable=not enabled, dynamic_ncols=True, mininterval=0.5)
+        else:
+            self.bar = tqdm(total=seconds, unit="s", disable=not enabled, dynamic_ncols=True,
+                            mininterval=0.5, bar_format="{percentage:3.0f}%|{bar}| {desc}")
 
     def update(self, trainer, d_loss, g_loss):
         now = time.perf_counter()
@@ -238,12 +214,25 @@ class Progress:
         self.rate = done * self.batch / max(now - self.start, 1e-9)
         self._postfix = (f"epoch {trainer.epoch} D {d_loss:.3f} G {g_loss:.3f} "
                          f"{self.rate:,.0f} img/s")
-        if now - self._last >= 0.5:
-            self.bar.set_postfix_str(self._postfix, refresh=False)
+        if self.seconds is not None:  # the bar counts seconds: the time left, and the step
+            left = tqdm.format_interval(max(self.seconds - (now - self.start), 0))
+            self._postfix = f"{left} left, step {trainer.step} {self._postfix}"
+        due = now - self._last >= 0.5
+        if due:
+            self._show()
             self._last = now
-        self.bar.update(1)
+        if self.seconds is None:
+            self.bar.update(1)
+        elif due:  # the bar's position is the time spent, at most the budget
+            self.bar.update(min(now - self.start, self.seconds) - self.bar.n)
+
+    def _show(self):
+        if self.seconds is None:
+            self.bar.set_postfix_str(self._postfix, refresh=False)
+        else:  # the bar's own format has no room for text after a postfix's ", "
+            self.bar.set_description_str(self._postfix, refresh=False)
 
     def close(self):
         if getattr(self, "_postfix", None):
-            self.bar.set_postfix_str(self._postfix, refresh=False)
+            self._show()
         self.bar.close()

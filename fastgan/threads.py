@@ -6,6 +6,7 @@ so BLAS must run single-threaded; the NumPy backend leaves the parallelism to BL
 import contextlib
 
 import numba
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 
@@ -15,9 +16,11 @@ def available_cores():
 
 
 def check_threads(threads):
-    """Raise ValueError unless `threads` is None or in 1..available_cores()."""
+    """Raise TypeError/ValueError unless `threads` is None or an int in 1..available_cores()."""
     if threads is None:
         return
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f"threads={threads!r} must be an int")
     limit = available_cores()
     if not 1 <= threads <= limit:
         raise ValueError(f"threads={threads} must be between 1 and {limit}, the cores Numba "
@@ -26,8 +29,8 @@ def check_threads(threads):
 
 @contextlib.contextmanager
 def thread_settings(backend, threads=None):
-    """Run the block with `threads` cores (None: all) split as `backend` needs them."""
-    check_threads(threads)
+    """Run the block with `threads` cores (None: all; checked by the caller) split as
+    `backend` needs them."""
     n = threads or available_cores()
     if backend == "numba":
         # numba's np.dot uses SciPy's BLAS; load it first so threadpoolctl can see it

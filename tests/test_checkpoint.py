@@ -258,6 +258,21 @@ def test_checkpoint_from_a_bigger_machine_loads_with_its_cores(saved, tmp_path):
     assert gan.config.threads == available_cores()
 
 
+def test_checkpoint_with_the_former_learning_rate_keys_loads(saved, tmp_path):
+    # config g_lr/d_lr and state lr_g/lr_d, as written before the learning rate had one name
+    config = json.loads(str(saved[1]["config"]))
+    config["g_lr"], config["d_lr"] = 3e-3, config.pop("d_learning_rate")
+    del config["g_learning_rate"]
+    state = json.loads(str(saved[1]["state"]))
+    state["lr_g"], state["lr_d"] = state.pop("g_learning_rate") / 2, state.pop("d_learning_rate")
+    members = {**saved[1], "config": np.array(json.dumps(config)),
+               "state": np.array(json.dumps(state))}
+    gan = GAN.load(write_members(tmp_path / "old.npz", members))
+    assert (gan.config.g_learning_rate, gan.config.d_learning_rate) == (3e-3, None)
+    assert gan.engine.opt["G"].learning_rate == json.loads(str(saved[1]["state"]))[
+        "g_learning_rate"] / 2
+
+
 @pytest.mark.parametrize("member, value, expected", [
     ("g_params", np.zeros(5), "shape"),
     ("g_params", np.zeros((2, 92)), "shape"),
@@ -318,7 +333,7 @@ def _with_state(saved, tmp_path, **changes):
 
 
 @pytest.mark.parametrize("changes", [
-    dict(lr_g="fast"), dict(lr_d=float("nan")), dict(t_g=-1), dict(epoch=1.5), dict(step=True),
+    dict(g_learning_rate="fast"), dict(d_learning_rate=float("nan")), dict(t_g=-1), dict(epoch=1.5), dict(step=True),
     dict(rng="seed"), dict(rng={"bit_generator": "MT19937"}), dict(sample_rng=None),
 ])
 def test_bad_run_state(saved, tmp_path, changes):

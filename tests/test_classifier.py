@@ -211,7 +211,7 @@ def test_train_classifier_learns_the_data_it_is_given(mnist):
 
 @pytest.mark.parametrize("options, message", [
     (dict(epochs=0), "epochs=0"), (dict(batch_size=2.5), "batch_size=2.5"),
-    (dict(lr=-1.0), "lr=-1.0"), (dict(n_train=0), "n_train=0"),
+    (dict(learning_rate=-1.0), "learning_rate=-1.0"), (dict(n_train=0), "n_train=0"),
     (dict(backend="cuda"), "backend='cuda'"),
 ])
 def test_train_classifier_rejects_bad_options(options, message):

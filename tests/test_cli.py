@@ -12,7 +12,7 @@ import pytest
 import fastgan.commands
 from fastgan import GAN
 from fastgan.checkpoint import CheckpointError
-from fastgan.cli import main
+from fastgan.cli import build_parser, main
 from fastgan.data import Dataset, load_dataset
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -356,3 +356,14 @@ def test_sigkill_at_any_moment_leaves_a_loadable_checkpoint(images, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert GAN.load(ckpt).history["d_loss"]  # the last whole checkpoint, mid-run
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--learning-rate", "0.01"], {"learning_rate": 0.01}),
+    (["--lr", "0.01"], {"learning_rate": 0.01}),
+    (["--g-learning-rate", "0.02", "--d-lr", "0.03"],
+     {"g_learning_rate": 0.02, "d_learning_rate": 0.03}),
+])
+def test_learning_rate_flags_and_their_aliases(flags, expected):
+    args = build_parser().parse_args(["train", *flags])
+    assert fastgan.commands.config_options(vars(args)) == expected

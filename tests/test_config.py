@@ -10,21 +10,34 @@ from fastgan import Config
 
 
 def test_defaults_are_the_numpy_tutorials_gan():
-    c = Config().validate()
+    c = Config()
     assert (c.g_layers, c.d_layers) == ([100, 128, 784], [784, 128, 1])
     assert (c.optimizer, c.learning_rate, c.decay_rate, c.batch_size) == ("sgd", 1e-3, 1e-4, 64)
 
 
 def test_json_round_trip_gives_an_equal_config():
-    c = Config(g_layers=[4, 8, 16], d_layers=[16, 8, 1], optimizer="adam", g_lr=2e-4,
+    c = Config(g_layers=[4, 8, 16], d_layers=[16, 8, 1], optimizer="adam", g_learning_rate=2e-4,
                dropout=0.3, dtype="float32", backend="numpy", seed=7, threads=1)
     back = Config.from_dict(json.loads(c.to_json()))
     assert back == c
 
 
-def test_lr_of_each_net_falls_back_to_learning_rate():
-    c = Config(learning_rate=0.1, d_lr=0.3)
-    assert (c.lr_g, c.lr_d) == (0.1, 0.3)
+def test_learning_rate_of_each_net_falls_back_to_learning_rate():
+    c = Config(learning_rate=0.1, d_learning_rate=0.3)
+    assert (c.net_learning_rate("G"), c.net_learning_rate("D")) == (0.1, 0.3)
+
+
+def test_from_dict_reads_the_former_learning_rate_keys():
+    c = Config.from_dict({"learning_rate": 0.1, "g_lr": 0.2, "d_lr": None})
+    assert (c.g_learning_rate, c.d_learning_rate) == (0.2, None)
+    assert "g_lr" not in json.loads(c.to_json())
+
+
+def test_construction_validates_once_and_replace_too():
+    with pytest.raises(ValueError, match="batch_size"):
+        Config(batch_size=0)
+    with pytest.raises(TypeError, match="threads"):
+        Config(threads="2")
 
 
 def test_replace_validates_the_new_value():
@@ -74,8 +87,8 @@ BAD_FIELDS = [
     ("learning_rate", float("nan"), ValueError, "learning_rate"),
     ("learning_rate", float("inf"), ValueError, "learning_rate"),
     ("learning_rate", "0.1", TypeError, "learning_rate"),
-    ("g_lr", -1.0, ValueError, "g_lr"),
-    ("d_lr", 0, ValueError, "d_lr"),
+    ("g_learning_rate", -1.0, ValueError, "g_learning_rate"),
+    ("d_learning_rate", 0, ValueError, "d_learning_rate"),
     ("decay_rate", -1e-4, ValueError, "decay_rate"),
     ("alpha", -0.2, ValueError, "alpha"),
     ("beta1", 1.0, ValueError, "beta1"),
@@ -89,7 +102,7 @@ BAD_FIELDS = [
 @pytest.mark.parametrize("field, value, error, text", BAD_FIELDS)
 def test_validate_names_the_bad_field(field, value, error, text):
     with pytest.raises(error, match=re.escape(text)):
-        Config(**{field: value}).validate()
+        Config(**{field: value})
 
 
 def test_every_field_is_reachable_from_json():
@@ -99,5 +112,5 @@ def test_every_field_is_reachable_from_json():
 
 def test_numpy_integers_pass_validation_and_serialize():
     c = Config(g_layers=list(np.array([4, 8, 16])), d_layers=[16, 8, 1],
-               batch_size=np.int64(32)).validate()
+               batch_size=np.int64(32))
     assert Config.from_dict(json.loads(c.to_json())) == c

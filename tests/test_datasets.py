@@ -1,9 +1,15 @@
 """load_dataset and its sources: embedded sample, IDX folders, .npz files, toy sets; load_data."""
+import hashlib
+import shutil
+import tracemalloc
+import zipfile
+
 import numpy as np
 import pytest
 
 from fastgan.data import (FASHION_CLASSES, MNIST_CLASSES, PIXEL_SCALE, SPECS, TOY_SETS, Dataset,
-                          load_dataset, read_idx, scale_images, select_digits, write_idx)
+                          download, load_dataset, read_idx, scale_images, select_digits,
+                          write_idx)
 from fastgan.datasets import load_data
 
 
@@ -13,9 +19,9 @@ def sample():
 
 
 @pytest.fixture(scope="module")
-def t10k(shared_data):
-    return (read_idx(shared_data / "mnist/t10k-images-idx3-ubyte.gz"),
-            read_idx(shared_data / "mnist/t10k-labels-idx1-ubyte.gz"))
+def t10k(mnist_t10k):
+    return (read_idx(mnist_t10k / "t10k-images-idx3-ubyte.gz"),
+            read_idx(mnist_t10k / "t10k-labels-idx1-ubyte.gz"))
 
 
 def small_images(n=30, seed=0):
@@ -36,6 +42,17 @@ def test_mnist_sample(sample, t10k):
     assert sample.toy is None
     np.testing.assert_array_equal(sample.x, t10k[0].reshape(-1, 784))
     np.testing.assert_array_equal(sample.y, t10k[1])
+
+
+def test_mnist_sample_is_the_official_t10k(mnist_t10k):
+    for name, md5 in download.CHECKSUMS["mnist"].items():
+        if name.startswith("t10k"):
+            assert hashlib.md5((mnist_t10k / name).read_bytes()).hexdigest() == md5
+
+
+def test_mnist_sample_matches_shared_copy(mnist_t10k, shared_data):
+    for name in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]:
+        assert (mnist_t10k / name).read_bytes() == (shared_data / "mnist" / name).read_bytes()
 
 
 @pytest.mark.parametrize("digits", [[3, 5], (0,), 7, np.array([9, 1])])
@@ -115,10 +132,13 @@ def test_folder_prefers_train(tmp_path, suffix):
     assert load_dataset(str(tmp_path), digits=[2]).y.tolist() == [2] * 10
 
 
-def test_folder_t10k_only(shared_data, t10k):
-    # shared mnist/ has the t10k pair and train labels, but no train images.
-    d = load_dataset(shared_data / "mnist")
-    assert d.name == "mnist:t10k" and d.x.shape == (10000, 784)
+def test_folder_t10k_only(mnist_t10k, t10k, tmp_path):
+    # the t10k pair and train labels, but no train images (as in ../shared/data/mnist)
+    for name in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]:
+        shutil.copy(mnist_t10k / name, tmp_path / name)
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros(5, np.uint8))
+    d = load_dataset(tmp_path)
+    assert d.name == f"{tmp_path.name}:t10k" and d.x.shape == (10000, 784)
     np.testing.assert_array_equal(d.y, t10k[1])
 
 
@@ -216,6 +236,37 @@ def test_npz_pickle_is_never_loaded(tmp_path):
         pickle.dump({"x": X}, f)
     with pytest.raises(ValueError, match="not a readable .npz archive.*pickle"):
         load_dataset(path)
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+@pytest.mark.parametrize("n, match", [
+    (10 ** 9, r"x.npy: its header promises 4000000000 bytes, more than the \d+-byte entry"),
+    (10 ** 10, r"x.npy: shape \(10000000000,\) is absurd"),
+])
+def test_npz_huge_declared_shape_is_refused_before_allocating(tmp_path, compression, n, match):
+    header = {"descr": "<f4", "fortran_order": False, "shape": (n,)}
+    text = repr(header).encode()
+    text += b" " * (-(10 + len(text) + 1) % 64) + b"\n"
+    member = b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + bytes(64)
+    path = tmp_path / "hostile.npz"
+    with zipfile.ZipFile(path, "w", compression) as zf:
+        zf.writestr("x.npy", member)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=match):
+            load_dataset(path)
+        assert tracemalloc.get_traced_memory()[1] < 1 << 24  # peak under 16 MiB
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed])
+def test_npz_compressed_and_fortran_arrays_read(tmp_path, save):
+    images, labels = small_images(6)
+    save(tmp_path / "d.npz", x=np.asfortranarray(images.reshape(6, 784)), y=labels)
+    d = load_dataset(tmp_path / "d.npz")
+    np.testing.assert_array_equal(d.scaled(), scale_images(images.reshape(6, 784)))
+    assert d.y.tolist() == labels.tolist()
 
 
 # ---- helpers ----------------------------------------------------------------------------

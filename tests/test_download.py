@@ -16,7 +16,7 @@ from fastgan.data.download import DownloadError, cache_dir, fetch, fetch_files
 from fastgan.datasets import load_data
 
 T10K = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-# md5 of the Debian-recompressed Fashion-MNIST files in shared/data (see its README).
+# md5 of the Debian-recompressed Fashion-MNIST files in ../shared/data (see its README).
 DEBIAN_FASHION = {
     "train-images-idx3-ubyte.gz": "cf8536b0aa1a6ac5fa3f23001093305c",
     "train-labels-idx1-ubyte.gz": "10bea18fdb374794d4bb42e356e600c9",
@@ -64,10 +64,11 @@ class Server(http.server.ThreadingHTTPServer):
 
 
 @pytest.fixture
-def server(shared_data):
+def server(mnist_t10k):
+    """Serves MNIST's official t10k pair (embedded in the package) as root "mnist"."""
     srv = Server(("127.0.0.1", 0), Handler)
     srv.hits = []
-    srv.roots = {"mnist": shared_data / "mnist", "fashion-mnist": shared_data / "fashion-mnist"}
+    srv.roots = {"mnist": mnist_t10k}
     # a short poll interval: shutdown() waits up to one interval
     thread = threading.Thread(target=srv.serve_forever, args=(0.01,), daemon=True)
     thread.start()
@@ -93,22 +94,34 @@ def files_in(folder):
     return sorted(p.name for p in Path(folder).rglob("*") if p.is_file())
 
 
-def test_good_mirror(server, tmp_path, shared_data):
+def write_idx_files(folder, sizes, seed=0):
+    """Small random IDX files, e.g. sizes {"train": 50}; returns their md5 sums by name."""
+    rng = np.random.default_rng(seed)
+    sums = {}
+    for split, n in sizes.items():
+        for kind, shape in [("images-idx3", (n, 28, 28)), ("labels-idx1", (n,))]:
+            name = f"{split}-{kind}-ubyte.gz"
+            high = 256 if kind.startswith("images") else 10
+            write_idx(folder / name, rng.integers(0, high, shape, dtype=np.uint8))
+            sums[name] = md5(folder / name)
+    return sums
+
+
+def test_good_mirror(server, tmp_path, mnist_t10k):
     good = [server.url("good", "mnist")]
     images, labels = fetch("mnist", "t10k", data_dir=tmp_path, mirrors=good)
     assert (images, labels) == tuple(tmp_path / "mnist" / n for n in T10K)
-    assert images.read_bytes() == (shared_data / "mnist" / T10K[0]).read_bytes()
+    assert images.read_bytes() == (mnist_t10k / T10K[0]).read_bytes()
     assert read_idx(labels)[:5].tolist() == [7, 2, 1, 0, 4]
     assert files_in(tmp_path) == sorted(T10K)
 
 
 def test_bad_mirrors_are_skipped(server, tmp_path):
     mirrors = [server.url(m, "mnist") for m in ("forbidden", "corrupt", "drop", "good")]
-    path, = fetch_files("mnist", ["train-labels-idx1-ubyte.gz"], data_dir=tmp_path,
-                        mirrors=mirrors)
-    assert md5(path) == download.CHECKSUMS["mnist"]["train-labels-idx1-ubyte.gz"]
+    path, = fetch_files("mnist", [T10K[1]], data_dir=tmp_path, mirrors=mirrors)
+    assert md5(path) == download.CHECKSUMS["mnist"][T10K[1]]
     assert [h.split("/")[1] for h in server.hits] == ["forbidden", "corrupt", "drop", "good"]
-    assert files_in(tmp_path) == ["train-labels-idx1-ubyte.gz"]  # no temp files left
+    assert files_in(tmp_path) == [T10K[1]]  # no temp files left
 
 
 def test_all_mirrors_fail(server, tmp_path):
@@ -132,12 +145,17 @@ def test_stalled_mirror_times_out(server, tmp_path):
 
 
 def test_missing_train_images_reported_alone(server, tmp_path):
-    """shared/ has MNIST's train labels but not its images: one error, naming the images."""
+    """A mirror with the train labels but not the images: one error, naming the images."""
+    served = tmp_path / "served"
+    sums = write_idx_files(served, {"train": 5})
+    (served / "train-images-idx3-ubyte.gz").unlink()
+    server.roots["partial"] = served
     with pytest.raises(DownloadError) as info:
-        fetch("mnist", "train", data_dir=tmp_path, mirrors=[server.url("good", "mnist")])
+        fetch("mnist", "train", data_dir=tmp_path / "cache", mirrors=[server.url("good", "partial")],
+              checksums=sums)
     assert "train-images-idx3-ubyte.gz" in str(info.value) and "404" in str(info.value)
     assert "train-labels-idx1-ubyte.gz (md5" not in str(info.value)
-    assert files_in(tmp_path) == ["train-labels-idx1-ubyte.gz"]  # the good file is kept
+    assert files_in(tmp_path / "cache") == ["train-labels-idx1-ubyte.gz"]  # the good file is kept
 
 
 def test_cache_is_used_and_reverified(server, tmp_path):
@@ -153,11 +171,14 @@ def test_cache_is_used_and_reverified(server, tmp_path):
 
 
 def test_fashion_with_injected_checksums(server, tmp_path):
+    served = tmp_path / "served"
+    sums = write_idx_files(served, {"t10k": 20}, seed=1)
+    server.roots["fashion-mnist"] = served
     mirrors = [server.url("good", "fashion-mnist")]
-    images, labels = fetch("fashion-mnist", "t10k", data_dir=tmp_path, mirrors=mirrors,
-                           checksums=DEBIAN_FASHION)
-    assert read_idx(labels)[:5].tolist() == [9, 2, 1, 1, 6]
-    # The upstream sums reject Debian's recompressed files: checked, never cached.
+    images, labels = fetch("fashion-mnist", "t10k", data_dir=tmp_path / "cache", mirrors=mirrors,
+                           checksums=sums)
+    np.testing.assert_array_equal(read_idx(labels), read_idx(served / labels.name))
+    # The upstream sums reject other files (such as Debian's recompressed ones): never cached.
     with pytest.raises(DownloadError, match="md5 mismatch"):
         fetch("fashion-mnist", "t10k", data_dir=tmp_path / "upstream", mirrors=mirrors)
     assert files_in(tmp_path / "upstream") == []
@@ -205,14 +226,7 @@ def test_bad_arguments(call, error, match):
 def fake_mnist(server, monkeypatch, tmp_path):
     """A tiny MNIST (50 train, 20 test) on the loopback server, registered as 'mnist'."""
     folder = tmp_path / "served"
-    rng = np.random.default_rng(0)
-    sums = {}
-    for split, n in [("train", 50), ("t10k", 20)]:
-        for kind, shape in [("images-idx3", (n, 28, 28)), ("labels-idx1", (n,))]:
-            name = f"{split}-{kind}-ubyte.gz"
-            high = 256 if kind.startswith("images") else 10
-            write_idx(folder / name, rng.integers(0, high, shape, dtype=np.uint8))
-            sums[name] = md5(folder / name)
+    sums = write_idx_files(folder, {"train": 50, "t10k": 20})
     server.roots["fake"] = folder
     monkeypatch.setitem(download.MIRRORS, "mnist", [server.url("good", "fake")])
     monkeypatch.setitem(download.CHECKSUMS, "mnist", sums)
@@ -241,8 +255,9 @@ def test_load_dataset_offline_message(server, monkeypatch, tmp_path):
         load_dataset("mnist", data_dir=tmp_path)
 
 
-def test_load_data_fashion_full(server, monkeypatch, tmp_path):
+def test_load_data_fashion_full(server, monkeypatch, tmp_path, shared_data):
     """The real 60k/10k Fashion-MNIST, end to end (the slowest test here, ~0.5 s)."""
+    server.roots["fashion-mnist"] = shared_data / "fashion-mnist"
     monkeypatch.setitem(download.MIRRORS, "fashion-mnist", [server.url("good", "fashion-mnist")])
     monkeypatch.setitem(download.CHECKSUMS, "fashion-mnist", DEBIAN_FASHION)
     (x_train, y_train), (x_test, y_test) = load_data("fashion-mnist", data_dir=tmp_path)

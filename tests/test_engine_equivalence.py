@@ -40,7 +40,7 @@ def ring(n=300, seed=0):
 def config(dim, depth=2, width=32, **fields):
     """A Config with `depth` dense layers in G (noise 8 -> dim) and in D (dim -> 1)."""
     hidden = [width] * (depth - 1)
-    return Config(g_layers=[8, *hidden, dim], d_layers=[dim, *hidden, 1], **fields).validate()
+    return Config(g_layers=[8, *hidden, dim], d_layers=[dim, *hidden, 1], **fields)
 
 
 def train(backend, cfg, data, steps=STEPS, labels=None):

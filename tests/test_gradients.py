@@ -108,7 +108,7 @@ def frozen_engine(backend, loss, dropout, batch_size=3, **fields):
     """A small float64 engine whose optimizer updates do nothing, so a step only fills grads."""
     cfg = Config(g_layers=[5, 7, 6], d_layers=[6, 4, 1], batch_size=batch_size,
                  dtype="float64", loss=loss, dropout=dropout, g_output="linear",
-                 backend=backend, seed=3, **fields).validate()
+                 backend=backend, seed=3, **fields)
     be = get_backend(backend)
     be.sgd_update = be.adam_update = lambda *args: None
     return Engine(cfg, be)

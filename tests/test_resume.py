@@ -53,7 +53,7 @@ def assert_same_run(a, b):
         np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
     for name in ("G", "D"):
         oa, ob = a.engine.opt[name], b.engine.opt[name]
-        assert (oa.lr, oa.t) == (ob.lr, ob.t)
+        assert (oa.learning_rate, oa.t) == (ob.learning_rate, ob.t)
         np.testing.assert_array_equal(oa.m, ob.m)
         np.testing.assert_array_equal(oa.v, ob.v)
     assert a.engine.rng.bit_generator.state == b.engine.rng.bit_generator.state
@@ -78,10 +78,10 @@ def test_interrupted_run_matches_uninterrupted_with_numba(data, tmp_path):
 def test_sgd_decay_state_survives_the_checkpoint(data, tmp_path):
     gan = make(**RUNS["sgd-decay"])
     gan.fit(data, epochs=2)
-    lr = gan.engine.opt["G"].lr
+    lr = gan.engine.opt["G"].learning_rate
     assert lr == pytest.approx(0.05 / (1 + 0.5 * 0) / (1 + 0.5 * 1))
     gan.save(tmp_path / "a.npz")
-    assert GAN.load(tmp_path / "a.npz").engine.opt["G"].lr == lr
+    assert GAN.load(tmp_path / "a.npz").engine.opt["G"].learning_rate == lr
 
 
 @pytest.mark.parametrize("run", list(RUNS))

@@ -67,8 +67,8 @@ def test_dropout_masks_keep_1_minus_p_scaled_up():
 
 
 def test_separate_learning_rates_reach_each_network():
-    g = gan(g_lr=1e-4, d_lr=3e-3)
-    assert g.engine.opt["G"].lr == 1e-4 and g.engine.opt["D"].lr == 3e-3
+    g = gan(g_learning_rate=1e-4, d_learning_rate=3e-3)
+    assert g.engine.opt["G"].learning_rate == 1e-4 and g.engine.opt["D"].learning_rate == 3e-3
 
 
 def test_wasserstein_clipping_bounds_every_weight_of_d():

@@ -12,6 +12,7 @@ import numpy as np
 from fastgan.data.download import fetch
 from fastgan.data.idx import read_idx
 from fastgan.data.toy import TOY_SETS, ToySet
+from fastgan.npzfile import read_member
 
 __all__ = ["Dataset", "load_dataset", "load_raw", "read_image_pair", "image_rows", "float_rows",
            "scale_images", "select_digits", "PIXEL_SCALE", "IMAGE_SHAPE", "MNIST_CLASSES", "FASHION_CLASSES", "SPECS"]
@@ -361,11 +362,10 @@ def _read_npz(path):
         if "x" not in archive.files:
             raise ValueError(f"load_dataset: {path} has no array 'x' (it has {archive.files}); "
                              f"{fix}")
-        try:
-            x = archive["x"]
-            y = archive["y"] if "y" in archive.files else None
-        # Object arrays need pickle, which allow_pickle=False refuses with a ValueError.
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        try:  # headers checked before any data is read: a hostile size allocates nothing
+            x = read_member(archive.zip, "x.npy")
+            y = read_member(archive.zip, "y.npy") if "y" in archive.files else None
+        except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
             raise ValueError(f"load_dataset: cannot read {path} ({err}); store plain numeric "
                              f"arrays: {fix}") from None
     x = image_rows(x)

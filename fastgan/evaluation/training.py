@@ -13,7 +13,7 @@ import numpy as np
 
 from ..data import float_rows, load_dataset
 from ..engine import Workspace
-from ..threads import thread_settings
+from ..threads import check_threads, thread_settings
 from .classifier import Classifier, split_rows
 
 EPOCHS = 15
@@ -21,7 +21,7 @@ SHIFT = 1  # largest pixel shift of the augmentation
 OUTLIERS = 16  # noise images added to each batch with a uniform target
 
 
-def train_classifier(out_path=None, seed=0, epochs=EPOCHS, batch_size=64, lr=2e-3,
+def train_classifier(out_path=None, seed=0, epochs=EPOCHS, batch_size=64, learning_rate=2e-3,
                      n_train=None, backend="numba", threads=None, progress=None, data=None):
     """Train the digit classifier; save it to `out_path` and report its held-out accuracy.
 
@@ -37,8 +37,8 @@ def train_classifier(out_path=None, seed=0, epochs=EPOCHS, batch_size=64, lr=2e-
     batch_size : int
         Digit images per Adam step, joined by 16 noise images (the last partial batch of
         an epoch is dropped).
-    lr : float
-        Adam's initial step size, decayed linearly to 0.
+    learning_rate : float
+        Adam's initial learning rate, decayed linearly to 0.
     n_train : int, optional
         Train on only the first `n_train` of the 8,000 training images (smoke tests).
     backend : {"numba", "numpy"}
@@ -58,7 +58,7 @@ def train_classifier(out_path=None, seed=0, epochs=EPOCHS, batch_size=64, lr=2e-
         noise images alone add at least 16/80 ln 10 = 0.46), epochs, n_train, n_holdout,
         seconds (training wall time), path (str or None).
     """
-    _check_options(epochs, batch_size, lr, n_train)
+    _check_options(epochs, batch_size, learning_rate, n_train, threads)
     data = load_dataset("mnist-sample") if data is None else data
     # Train on pixels in [0, 1]: a -1 background would add a large common offset to every
     # first-layer unit and slow Adam down (training loss 0.33 vs 0.22 after 6 epochs).
@@ -70,7 +70,8 @@ def train_classifier(out_path=None, seed=0, epochs=EPOCHS, batch_size=64, lr=2e-
     batch_size = min(batch_size, len(x_train))
     rng = np.random.default_rng(seed)
     clf = Classifier.new(rng, backend, threads)
-    step = _Trainer(clf, batch_size + OUTLIERS, lr, epochs * (len(x_train) // batch_size))
+    step = _Trainer(clf, batch_size + OUTLIERS, learning_rate,
+                    epochs * (len(x_train) // batch_size))
     start = time.perf_counter()
     with thread_settings(backend, threads):
         for epoch in range(1, epochs + 1):
@@ -90,14 +91,16 @@ def train_classifier(out_path=None, seed=0, epochs=EPOCHS, batch_size=64, lr=2e-
     return result
 
 
-def _check_options(epochs, batch_size, lr, n_train):
+def _check_options(epochs, batch_size, learning_rate, n_train, threads):
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("n_train", n_train)):
         if value is None and name == "n_train":
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name}={value!r} must be an int >= 1")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1:
-        raise ValueError(f"lr={lr!r} must be a number in (0, 1), e.g. 2e-3")
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
+            or not 0 < learning_rate < 1:
+        raise ValueError(f"learning_rate={learning_rate!r} must be a number in (0, 1), e.g. 2e-3")
+    check_threads(threads)
 
 
 def fold_pixel_scale(net):
@@ -167,10 +170,10 @@ def shift_images(x, rng, shift=SHIFT):
 class _Trainer:
     """Adam on the classifier's flat buffers, workspaces for `rows` images; call on a batch."""
 
-    def __init__(self, clf, rows, lr, total_steps, beta1=0.9, beta2=0.999, eps=1e-8):
+    def __init__(self, clf, rows, learning_rate, total_steps, beta1=0.9, beta2=0.999, eps=1e-8):
         net = clf.net
         self.net, self.be = net, clf.be
-        self.lr, self.total = lr, max(total_steps, 1)
+        self.learning_rate, self.total = learning_rate, max(total_steps, 1)
         self.betas, self.eps, self.t = (beta1, beta2), eps, 0
         self.ws = Workspace(net, rows, 0.0, first_input_grad=False)
         self.m, self.v = np.zeros_like(net.params), np.zeros_like(net.params)
@@ -198,9 +201,9 @@ class _Trainer:
     def _adam(self):
         self.t += 1
         (b1, b2), t = self.betas, self.t
-        lr = self.lr * (1 - (t - 1) / self.total)
+        learning_rate = self.learning_rate * (1 - (t - 1) / self.total)
         self.be.adam_update(self.net.params, self.net.grads, self.m, self.v,
-                            lr / (1 - b1 ** t), b1, b2, self.eps, 1 / (1 - b2 ** t))
+                            learning_rate / (1 - b1 ** t), b1, b2, self.eps, 1 / (1 - b2 ** t))
 
 
 def softmax_cross_entropy(logits, labels, dlogits):

@@ -94,8 +94,8 @@ def make_step(spec, batch):
     def D(dp, x, key):
         return forward(dp, x, spec["d_activation"], "linear", a, p, key)
 
-    g_init, g_update = make_update(spec, spec.get("g_lr") or lr)
-    d_init, d_update = make_update(spec, spec.get("d_lr") or lr)
+    g_init, g_update = make_update(spec, spec.get("g_learning_rate") or lr)
+    d_init, d_update = make_update(spec, spec.get("d_learning_rate") or lr)
     gp, dp = init_mlp(jax.random.PRNGKey(1), spec["g_layers"]), init_mlp(key0, spec["d_layers"])
     data = jnp.asarray(real_data(spec, batch))
     chunks = data.shape[0] // batch
