@@ -9,8 +9,9 @@ the real batch's gather timed ("probed"), and a replay of that step's matrix pro
 in the step's order and row blocks, on arrays of the same shapes. A dense call's time less
 its replayed products is its elementwise work (bias, activation, mask, derivative) and
 call overhead; the probed step less all its timed calls is the Python between the calls.
-Each figure comes from the best round of its turn. The replay runs on warm caches, so it
-leans low on the products and high on the elementwise share.
+Each figure comes from the best round of its turn. Each replayed piece pays its own call
+and parallel region, where the real kernels share them, and the replay runs on warm
+caches, so it leans high on the products and x.T copies and low on the elementwise share.
 """
 import argparse
 import collections
@@ -83,6 +84,15 @@ def _row_products(a, b, out, rows, transpose_b):
 
 
 @njit(cache=True, parallel=True)
+def _column_blocks(dz, db, blocks):
+    """db = dz's column sums, cut among `blocks` blocks as dense_backward cuts them."""
+    m = db.shape[0]
+    mcols = (m + blocks - 1) // blocks
+    for t in prange(blocks):
+        _column_sums(dz, db, min(t * mcols, m), min(t * mcols + mcols, m))
+
+
+@njit(cache=True, parallel=True)
 def _transposes(x, xt, krows):
     k = x.shape[1]
     for t in prange((k + krows - 1) // krows):
@@ -127,7 +137,8 @@ class Replay:
                     self._time("x.T copies", 0, _transposes, x, xt, block_rows(k))
                     self._time("dW products", 2 * n * k * m, _row_products, xt, out, dw,
                                block_rows(k), False)
-                    self._time("db sums", 0, _column_sums, out, db)
+                    krows = block_rows(k)
+                    self._time("db sums", 0, _column_blocks, out, db, -(-k // krows))
 
     def _time(self, phase, flops, fn, *args):
         t = time.perf_counter()
