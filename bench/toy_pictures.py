@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
-from fastgan.commands import run_dataset
+from fastgan.run import run_dataset
 from fastgan.data import TOY_SETS
 from fastgan.evaluation import evaluate_toy
 from fastgan.gan import GAN

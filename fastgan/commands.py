@@ -1,5 +1,4 @@
 """What the CLI commands do, as plain functions a Python user can call too."""
-import json
 import os
 
 import numpy as np
@@ -8,8 +7,9 @@ from .config import Config
 from .data import load_dataset
 from .fileio import atomic_path
 from .gan import GAN
+from .grid import class_rows
 from .presets import default_preset, preset
-from .run import RunFolder, class_rows
+from .run import CHECKPOINT, RunFolder, read_meta, run_dataset
 
 # (flag, type, help) of every Config option the CLI sets; the field is the flag's name.
 CONFIG_FLAGS = [
@@ -45,7 +45,6 @@ CONFIG_FLAGS = [
 # shorter spellings the CLI also accepts
 FLAG_ALIASES = {"--learning-rate": ["--lr"], "--g-learning-rate": ["--g-lr"],
                 "--d-learning-rate": ["--d-lr"]}
-_RUN_KEYS = {"dataset", "digits", "epochs", "minutes", "preset"}
 
 
 def config_options(options):
@@ -88,7 +87,7 @@ def prepare_train(options):
     out = options.get("out") or "fastgan-run"
     if options.get("resume"):
         return _resume_job(out, options)
-    if os.path.exists(os.path.join(out, RunFolder.CHECKPOINT)):
+    if os.path.exists(os.path.join(out, CHECKPOINT)):
         raise ValueError(f"{out} already holds a run (checkpoint.npz); add --resume to "
                          f"continue it or choose another --out")
     _check_length(options)
@@ -118,7 +117,7 @@ def prepare_train(options):
     gan = GAN.from_config(config)
     meta = {"dataset": spec, "digits": options.get("digits"), "preset": name,
             "epochs": epochs, "minutes": minutes}
-    folder = RunFolder(gan, dataset, out, meta, **_folder_options(options, dataset))
+    folder = RunFolder(gan, dataset, out, meta, **_folder_options(options, dataset, meta))
     return TrainJob(folder, epochs if minutes is None else 10**9, minutes)
 
 
@@ -126,7 +125,7 @@ def _class_count(dataset):
     return len(dataset.class_names or []) or int(dataset.y.max()) + 1
 
 
-def _folder_options(options, dataset):
+def _folder_options(options, dataset, meta):
     """RunFolder options from the CLI: checkpoint spacing and periodic evaluation."""
     out = {}
     seconds = options.get("checkpoint_seconds")
@@ -134,10 +133,10 @@ def _folder_options(options, dataset):
         if not seconds >= 0:
             raise ValueError(f"--checkpoint-seconds {seconds} must be 0 or more")
         out["checkpoint_seconds"] = seconds
-    return {**out, **_eval_options(options, dataset)}
+    return {**out, **_eval_options(options, dataset, meta)}
 
 
-def _eval_options(options, dataset):
+def _eval_options(options, dataset, meta):
     every = options.get("eval_every")
     if every is None:
         return {}
@@ -146,7 +145,13 @@ def _eval_options(options, dataset):
     if dataset.kind == "image" and dataset.name not in ("mnist-sample", "mnist"):
         raise ValueError(f"--eval-every scores digits with an MNIST classifier; it can't "
                          f"judge {dataset.name}")
-    return {"eval_every": every, "eval_n": options.get("eval_n") or 2000}
+    from .evaluation import evaluate_gan
+    n = options.get("eval_n") or 2000
+
+    def evaluator(gan):
+        return evaluate_gan(gan, n=n, seed=0, dataset=meta.get("dataset"),
+                            digits=meta.get("digits"))
+    return {"evaluator": evaluator, "eval_every": every}
 
 
 def _resume_job(out, options):
@@ -156,17 +161,17 @@ def _resume_job(out, options):
                          f"options ({', '.join(changed) or 'dataset/digits/preset'}) or start a "
                          "new run in another --out")
     _check_length(options)
-    path = os.path.join(out, RunFolder.CHECKPOINT)
+    path = os.path.join(out, CHECKPOINT)
     if not os.path.exists(path):
         raise ValueError(f"nothing to resume: {path} does not exist")
-    meta = _read_meta(out)
+    meta = read_meta(out)
     gan = GAN.load(path)
     dataset = load_dataset(meta["dataset"], digits=meta.get("digits"), seed=gan.config.seed)
     epochs = options.get("epochs") or meta.get("epochs") or gan.config.epochs
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"{out}/config.json records epochs={epochs!r}; pass --epochs N")
-    folder = RunFolder(gan, dataset, out, {**meta, "epochs": epochs},
-                       **_folder_options(options, dataset))
+    meta = {**meta, "epochs": epochs}
+    folder = RunFolder(gan, dataset, out, meta, **_folder_options(options, dataset, meta))
     minutes = options.get("minutes")
     return TrainJob(folder, epochs if minutes is None else 10**9, minutes)
 
@@ -177,16 +182,6 @@ def _check_length(options):
         raise ValueError(f"--epochs {epochs} must be at least 1")
     if minutes is not None and not minutes > 0:
         raise ValueError(f"--minutes {minutes} must be more than 0")
-
-
-def _read_meta(out):
-    path = os.path.join(out, "config.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            meta = json.load(f)
-        return {k: meta[k] for k in _RUN_KEYS if k in meta}
-    except (OSError, ValueError, TypeError) as e:
-        raise ValueError(f"{path} is missing or unreadable ({e}); cannot resume") from None
 
 
 def _check_fits(config, dataset):
@@ -250,15 +245,6 @@ def evaluate(checkpoint, n=10000, seed=0, dataset=None, digits=None):
         dataset, run_digits = run_dataset(checkpoint)
         digits = digits or run_digits
     return evaluate_checkpoint(checkpoint, n=n, seed=seed, dataset=dataset, digits=digits)
-
-
-def run_dataset(checkpoint):
-    """(dataset, digits) that the checkpoint's run folder records, (None, None) without one."""
-    folder = os.path.dirname(os.path.abspath(checkpoint))
-    if not os.path.exists(os.path.join(folder, "config.json")):
-        return None, None
-    meta = _read_meta(folder)
-    return meta.get("dataset"), meta.get("digits")
 
 
 def retrain_classifier(out_path, epochs=None, seed=0, progress=None):

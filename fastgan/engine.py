@@ -10,7 +10,7 @@ import numpy as np
 
 from .data.sources import PIXEL_SCALE
 from .kernels.codes import HEADS
-from .nets import MLP
+from .nets import MLP, Workspace, adam_step, backward, forward
 
 # Per loss: (head, target) for D on real rows, D on fake rows, and G on fake rows.
 LOSS_HEADS = {
@@ -21,25 +21,6 @@ LOSS_HEADS = {
     "wasserstein": (("linear", 1.0), ("linear", -1.0), ("linear", 1.0)),
 }
 _SMOOTHABLE = ("bce", "squared")  # heads whose real target is a probability-like label
-
-
-class Workspace:
-    """Buffers for one network at a fixed row count: outputs, dropout masks, gradients."""
-
-    def __init__(self, net, rows, dropout, first_input_grad):
-        dt = net.dtype
-        widths = net.sizes[1:]
-        self.outs = [np.zeros((rows, m), dt) for m in widths]
-        hidden = range(len(widths) - 1)
-        self.masks = [np.zeros((rows, widths[l]), dt) if dropout and l in hidden
-                      else np.zeros((0, 0), dt) for l in range(len(widths))]
-        self.hs = [np.zeros_like(mk) if mk.size else out for mk, out in zip(self.masks, self.outs)]
-        self.grads = [np.zeros((rows, m), dt) for m in widths]
-        k = net.sizes[0]
-        self.dx0 = np.zeros((rows, k), dt) if first_input_grad else np.zeros((0, 0), dt)
-        self.keep = np.zeros((rows, max(widths)), bool)
-        # x.T scratch for the weight gradients, one per layer input
-        self.xts = [np.zeros((k, rows), dt) for k in net.sizes[:-1]]
 
 
 class Engine:
@@ -68,7 +49,7 @@ class Engine:
     def _buffers(self, cfg, dt):
         n, f, C, P = cfg.batch_size, cfg.d_layers[0], cfg.n_classes, cfg.pack
         self.n, self.f, self.C, self.P = n, f, C, P
-        self.gw = Workspace(self.G, n, 0.0, first_input_grad=False)
+        self.gw = Workspace(self.G, n)
         self.dw = Workspace(self.D, 2 * n // P, cfg.dropout, first_input_grad=True)
         self.x_d = np.zeros((2 * n, f + C), dt)
         self.x_dv = self.x_d.reshape(2 * n // P, P * (f + C))  # what D sees
@@ -80,38 +61,14 @@ class Engine:
         self.noise = np.zeros((2 * n, f), dt) if cfg.instance_noise else None
         self.labels = np.zeros(2 * n, np.int64)
         self.pixels = PIXEL_SCALE.astype(dt)  # rounds as scale_images(x).astype(dt) does
-        self.empty = np.zeros((0, 0), dt)
-        self.empty1 = np.zeros(0, dt)
 
     # --- forward / backward through one network --------------------------------------
-    def _forward(self, net, ws, x, rows, train):
-        be, h = self.be, x
-        for l in range(net.n_layers):
-            mask = ws.masks[l][rows] if ws.masks[l].size else self.empty
-            if mask.size and train:
-                self._draw_mask(mask, ws.keep[rows, :mask.shape[1]])
-            out = ws.outs[l][rows]
-            hl = ws.hs[l][rows] if mask.size else self.empty
-            be.dense_forward(h, net.weights[l], net.biases[l], net.acts[l], net.alpha,
-                             mask, out, hl)
-            h = hl if mask.size else out
-        return h
-
-    def _backward(self, net, ws, x, rows, dout, want_dw, want_dx):
-        be = self.be
-        for l in reversed(range(net.n_layers)):
-            inp = x if l == 0 else (ws.hs[l - 1][rows])
-            mask = ws.masks[l][rows] if ws.masks[l].size else self.empty
-            dw = net.dweights[l] if want_dw else self.empty
-            db = net.dbiases[l] if want_dw else self.empty1
-            if l > 0:
-                dx = ws.grads[l - 1][rows]
-            else:
-                dx = ws.dx0[rows] if want_dx else self.empty
-            xt = ws.xts[l] if want_dw else self.empty
-            be.dense_backward(inp, net.weights[l], ws.outs[l][rows], dout, net.acts[l],
-                              net.alpha, mask, dw, db, dx, xt)
-            dout = dx
+    def _forward(self, net, ws, x, rows):
+        """Train-mode pass: fresh dropout masks for these rows, then forward."""
+        for mask in ws.masks:
+            if mask.size:
+                self._draw_mask(mask[rows], ws.keep[rows, :mask.shape[1]])
+        return forward(self.be, net, ws, x, rows)
 
     def _draw_mask(self, mask, keep):
         p = self.cfg.dropout
@@ -130,16 +87,16 @@ class Engine:
             self.labels[:n] = labels[idx]
             self.labels[n:] = self.rng.integers(self.C, size=n)
             _one_hot(self.z, self.cfg.g_layers[0], self.labels[n:])
-        fake = self._forward(self.G, self.gw, self.z, slice(None), train=True)
+        fake = self._forward(self.G, self.gw, self.z, slice(None))
         if not self.direct:
             self._fill_d_input(fake)
-        logits = self._forward(self.D, self.dw, self.x_dv, slice(None), train=True)
+        logits = self._forward(self.D, self.dw, self.x_dv, slice(None))
         dlogits = self.dw.grads[-1]
         half = n // self.P
         (hr, tr), (hf, tf) = self.heads[0], self.heads[1]
         loss = self.be.loss_head(logits[:half], hr, tr, 1.0 / half, dlogits[:half])
         loss += self.be.loss_head(logits[half:], hf, tf, 1.0 / half, dlogits[half:])
-        self._backward(self.D, self.dw, self.x_dv, slice(None), dlogits, True, False)
+        backward(self.be, self.D, self.dw, self.x_dv, dlogits, slice(None), want_dw=True)
         self._update("D", self.D)
         if self.cfg.clip:
             self.be.clip_update(self.D.params, self.cfg.clip)
@@ -159,18 +116,18 @@ class Engine:
         """Update G through D on the fake rows of the last d_step; return G's loss."""
         half = self.n // self.P
         fake = slice(half, 2 * half)
-        logits = self._forward(self.D, self.dw, self.x_dv[fake], fake, train=True)
+        logits = self._forward(self.D, self.dw, self.x_dv[fake], fake)
         dlogits = self.dw.grads[-1][fake]
         hg, tg = self.heads[2]
         loss = self.be.loss_head(logits, hg, tg, 1.0 / half, dlogits)
-        self._backward(self.D, self.dw, self.x_dv[fake], fake, dlogits, False, True)
+        backward(self.be, self.D, self.dw, self.x_dv[fake], dlogits, fake, want_dx=True)
         dfake = self.dw.dx0[fake].reshape(self.n, self.f + self.C)
         if self.direct:
             dout = dfake
         else:
             dout = self.g_dout
             dout[...] = dfake[:, :self.f]
-        self._backward(self.G, self.gw, self.z, slice(None), dout, True, False)
+        backward(self.be, self.G, self.gw, self.z, dout, slice(None), want_dw=True)
         self._update("G", self.G)
         if self.G_ema is not None:
             self.be.ema_update(self.G_ema.params, self.G.params, self.cfg.ema)
@@ -200,10 +157,8 @@ class Engine:
             self.be.sgd_update(net.params, net.grads, opt.learning_rate)
             return
         opt.t += 1
-        lr_t = opt.learning_rate / (1 - cfg.beta1 ** opt.t)
-        c2 = 1 / (1 - cfg.beta2 ** opt.t)
-        self.be.adam_update(net.params, net.grads, opt.m, opt.v, lr_t, cfg.beta1, cfg.beta2,
-                            cfg.eps, c2)
+        adam_step(self.be, net, opt.m, opt.v, opt.t, opt.learning_rate, cfg.beta1, cfg.beta2,
+                  cfg.eps)
 
     def end_epoch(self, epoch):
         """The NumPy tutorial's SGD schedule: lr <- lr / (1 + decay * epoch)."""
@@ -218,14 +173,14 @@ class Engine:
         G = self.G_ema if self.G_ema is not None else self.G
         n = z.shape[0]
         out = np.empty((n, G.sizes[-1]), self.dtype)
-        ws = Workspace(G, min(chunk, n), 0.0, first_input_grad=False)  # one, reused by chunks
+        ws = Workspace(G, min(chunk, n), grads=False)  # one, reused by chunks
         zc = np.zeros((min(chunk, n), G.sizes[0]), self.dtype)
         for lo in range(0, n, chunk):
             rows = slice(0, min(chunk, n - lo))
             zc[rows, :z.shape[1]] = z[lo:lo + chunk]
             if self.C:
                 _one_hot(zc[rows], z.shape[1], labels[lo:lo + chunk])
-            out[lo:lo + chunk] = self._forward(G, ws, zc[rows], rows, train=False)
+            out[lo:lo + chunk] = forward(self.be, G, ws, zc[rows], rows)
         return out
 
 

@@ -1,7 +1,10 @@
-"""Multilayer perceptrons whose parameters and gradients each live in one flat buffer.
+"""Multilayer perceptrons whose parameters and gradients each live in one flat buffer, and
+the passes over them.
 
 Each layer's weight and bias are views into the flat buffer, so an optimizer updates a whole
-network in one fused kernel call, and a checkpoint is one array per network.
+network in one fused kernel call, and a checkpoint is one array per network. `forward`,
+`backward` and `adam_step` run a network through a backend's kernels on a preallocated
+`Workspace`; the GAN engine and the evaluation classifier both train with them.
 """
 import numpy as np
 
@@ -48,6 +51,67 @@ class MLP:
                 std = np.sqrt(2.0 / (fan_in + fan_out))
             w[...] = rng.standard_normal(w.shape) * std
             b[...] = 0
+
+
+class Workspace:
+    """Buffers for one network at a fixed row count: outputs, dropout masks and, unless
+    `grads` is False (sampling only), gradients and x.T scratch."""
+
+    def __init__(self, net, rows, dropout=0.0, first_input_grad=False, grads=True):
+        dt = net.dtype
+        widths = net.sizes[1:]
+        self.empty, self.empty1 = np.zeros((0, 0), dt), np.zeros(0, dt)
+        self.outs = [np.zeros((rows, m), dt) for m in widths]
+        hidden = range(len(widths) - 1)
+        self.masks = [np.zeros((rows, widths[l]), dt) if dropout and l in hidden
+                      else self.empty for l in range(len(widths))]
+        self.hs = [np.zeros_like(mk) if mk.size else out for mk, out in zip(self.masks, self.outs)]
+        self.keep = np.zeros((rows, max(widths)), bool) if dropout else None
+        if grads:
+            self.grads = [np.zeros((rows, m), dt) for m in widths]
+            self.dx0 = np.zeros((rows, net.sizes[0]), dt) if first_input_grad else self.empty
+            # x.T scratch for the weight gradients, one per layer input
+            self.xts = [np.zeros((k, rows), dt) for k in net.sizes[:-1]]
+
+
+def forward(be, net, ws, x, rows=slice(None)):
+    """Run x (r, sizes[0]) through `net` into rows `rows` of `ws` (dropout masks as drawn
+    there); return the output (r, sizes[-1]), a view into ws."""
+    h = x
+    for l in range(net.n_layers):
+        mask = ws.masks[l][rows] if ws.masks[l].size else ws.empty
+        out = ws.outs[l][rows]
+        hl = ws.hs[l][rows] if mask.size else ws.empty
+        be.dense_forward(h, net.weights[l], net.biases[l], net.acts[l], net.alpha, mask, out, hl)
+        h = hl if mask.size else out
+    return h
+
+
+def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=False):
+    """Backpropagate dout (r, sizes[-1]) through the last `forward` of x on rows `rows`.
+
+    Fills net.dweights/dbiases when `want_dw`, and ws.dx0[rows] (the input's gradient)
+    when `want_dx`; dout and the hidden gradients are overwritten.
+    """
+    for l in reversed(range(net.n_layers)):
+        inp = x if l == 0 else ws.hs[l - 1][rows]
+        mask = ws.masks[l][rows] if ws.masks[l].size else ws.empty
+        dw = net.dweights[l] if want_dw else ws.empty
+        db = net.dbiases[l] if want_dw else ws.empty1
+        if l > 0:
+            dx = ws.grads[l - 1][rows]
+        else:
+            dx = ws.dx0[rows] if want_dx else ws.empty
+        xt = ws.xts[l] if want_dw else ws.empty
+        be.dense_backward(inp, net.weights[l], ws.outs[l][rows], dout, net.acts[l], net.alpha,
+                          mask, dw, db, dx, xt)
+        dout = dx
+
+
+def adam_step(be, net, m, v, t, learning_rate, beta1, beta2, eps):
+    """Adam's t-th update (t from 1) of net.params from net.grads and the moments m, v."""
+    be.adam_update(net.params, net.grads, m, v, learning_rate / (1 - beta1 ** t), beta1, beta2,
+                   eps, 1 / (1 - beta2 ** t))
 
 
 def _views(flat, shapes):

@@ -1,25 +1,23 @@
-"""Runs that leave files behind: the tutorial's pictures and the CLI's run folder."""
+"""The run folder of `fastgan train`: its format, written as a run goes and read back.
+
+A run folder holds config.json (the Config and how the run was asked for: data set, digits,
+preset, length), metrics.jsonl (a line per step, and per evaluation), samples/*.png and
+samples.gif, losses.png and checkpoint.npz.
+"""
 import dataclasses
 import glob
 import json
 import os
 import time
 
-import numpy as np
-from tqdm import tqdm
-
 from .fileio import atomic_write_text
+from .grid import class_rows, grid_noise
 from .plots import save_gif, save_image_grid, save_loss_curves, save_toy_plot
+from .progress import Progress
 
-
-def grid_noise(config, n):
-    """The fixed noise (n, nz) every picture of a run is drawn from, so frames form a movie."""
-    return np.random.default_rng([config.seed, 2]).standard_normal((n, config.g_layers[0]))
-
-
-def class_rows(classes, n):
-    """Labels (n,) that lay n samples out one row per class: 0, 0, ..., 1, 1, ..."""
-    return np.repeat(np.arange(classes), -(-n // classes))[:n]
+CONFIG = "config.json"
+CHECKPOINT = "checkpoint.npz"
+_RUN_KEYS = {"dataset", "digits", "epochs", "minutes", "preset"}  # config.json beside "config"
 
 
 class RunFolder:
@@ -37,14 +35,15 @@ class RunFolder:
         The run folder.
     meta : dict
         What else config.json records (dataset spec, digits, preset...).
+    evaluator : callable, optional
+        evaluator(gan) -> dict of metrics, run every `eval_every` epochs into metrics.jsonl
+        (and, with an "fid", onto losses.png).
     """
 
-    CHECKPOINT = "checkpoint.npz"
-
     def __init__(self, gan, dataset, out, meta, frames=25, checkpoint_seconds=20.0,
-                 eval_every=None, eval_n=2000):
+                 evaluator=None, eval_every=None):
         self.gan, self.dataset, self.out, self.meta = gan, dataset, out, meta
-        self.eval_every, self.eval_n = eval_every, eval_n
+        self.evaluator, self.eval_every = evaluator, eval_every
         self.eval_records = []
         self.n_frames = frames
         self.checkpoint_seconds = checkpoint_seconds
@@ -56,12 +55,12 @@ class RunFolder:
 
     @property
     def checkpoint_path(self):
-        return os.path.join(self.out, self.CHECKPOINT)
+        return os.path.join(self.out, CHECKPOINT)
 
     def train(self, epochs, minutes=None, progress=True, should_stop=None):
         """Train to `epochs` (or for `minutes`), writing as it goes; return the stop reason."""
         os.makedirs(os.path.join(self.out, "samples"), exist_ok=True)
-        atomic_write_text(os.path.join(self.out, "config.json"), json.dumps(
+        atomic_write_text(os.path.join(self.out, CONFIG), json.dumps(
             {"config": dataclasses.asdict(self.gan.config), **self.meta}, indent=2))
         step0 = len(self.gan.history["d_loss"])
         self._started = time.monotonic()
@@ -99,14 +98,12 @@ class RunFolder:
         if now - self._last_checkpoint >= self.checkpoint_seconds:
             self.save_checkpoint()
         self.draw_frame()
-        if self.eval_every and trainer.epoch % self.eval_every == 0:
+        if self.evaluator and self.eval_every and trainer.epoch % self.eval_every == 0:
             self.evaluate(trainer, metrics)
 
     def evaluate(self, trainer, metrics):
-        """Score G's samples (fastgan.evaluation) into metrics.jsonl and the eval curves."""
-        from .evaluation import evaluate_gan
-        result = evaluate_gan(self.gan, n=self.eval_n, seed=0, dataset=self.meta.get("dataset"),
-                              digits=self.meta.get("digits"))
+        """Score G's samples with the evaluator into metrics.jsonl and the eval curves."""
+        result = self.evaluator(self.gan)
         record = {"step": trainer.step, "epoch": trainer.epoch,
                   "seconds": round(time.monotonic() - self._started, 2), "eval": result}
         metrics.write_record(record)
@@ -190,49 +187,22 @@ class MetricsLog:
         self.f.close()
 
 
-class Progress:
-    """A tqdm bar with epoch, losses and images/s: over the steps of an epoch-bounded run
-    (tqdm shows its ETA), or over the seconds of a time budget, counting down to its end."""
+def read_meta(out):
+    """How the run in folder `out` was asked for: config.json's dataset, digits, preset,
+    epochs and minutes."""
+    path = os.path.join(out, CONFIG)
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f)
+        return {k: meta[k] for k in _RUN_KEYS if k in meta}
+    except (OSError, ValueError, TypeError) as e:
+        raise ValueError(f"{path} is missing or unreadable ({e}); cannot resume") from None
 
-    def __init__(self, gan, total_steps=None, seconds=None, enabled=True):
-        self.batch = gan.config.batch_size
-        self.start = time.perf_counter()
-        self.step0 = len(gan.history["d_loss"])
-        self.rate = 0.0
-        self.seconds = seconds
-        self._last = 0.0
-        if seconds is None:
-            self.bar = tqdm(total=total_steps, initial=self.step0, unit="step",
-                            disable=not enabled, dynamic_ncols=True, mininterval=0.5)
-        else:
-            self.bar = tqdm(total=seconds, unit="s", disable=not enabled, dynamic_ncols=True,
-                            mininterval=0.5, bar_format="{percentage:3.0f}%|{bar}| {desc}")
 
-    def update(self, trainer, d_loss, g_loss):
-        now = time.perf_counter()
-        done = trainer.step - self.step0
-        self.rate = done * self.batch / max(now - self.start, 1e-9)
-        self._postfix = (f"epoch {trainer.epoch} D {d_loss:.3f} G {g_loss:.3f} "
-                         f"{self.rate:,.0f} img/s")
-        if self.seconds is not None:  # the bar counts seconds: the time left, and the step
-            left = tqdm.format_interval(max(self.seconds - (now - self.start), 0))
-            self._postfix = f"{left} left, step {trainer.step} {self._postfix}"
-        due = now - self._last >= 0.5
-        if due:
-            self._show()
-            self._last = now
-        if self.seconds is None:
-            self.bar.update(1)
-        elif due:  # the bar's position is the time spent, at most the budget
-            self.bar.update(min(now - self.start, self.seconds) - self.bar.n)
-
-    def _show(self):
-        if self.seconds is None:
-            self.bar.set_postfix_str(self._postfix, refresh=False)
-        else:  # the bar's own format has no room for text after a postfix's ", "
-            self.bar.set_description_str(self._postfix, refresh=False)
-
-    def close(self):
-        if getattr(self, "_postfix", None):
-            self._show()
-        self.bar.close()
+def run_dataset(checkpoint):
+    """(dataset, digits) that the checkpoint's run folder records, (None, None) without one."""
+    folder = os.path.dirname(os.path.abspath(checkpoint))
+    if not os.path.exists(os.path.join(folder, CONFIG)):
+        return None, None
+    meta = read_meta(folder)
+    return meta.get("dataset"), meta.get("digits")

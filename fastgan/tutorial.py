@@ -4,7 +4,7 @@ import os
 import numpy as np
 
 from .plots import save_gif, save_image_grid
-from .run import grid_noise
+from .grid import grid_noise
 
 
 class TutorialPictures:

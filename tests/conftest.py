@@ -7,6 +7,7 @@ FASTGAN_REQUIRE_REAL_DATA=1 (as .ci/run does) to make its absence an error inste
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,6 +25,16 @@ def shared_data():
             pytest.fail(f"FASTGAN_REQUIRE_REAL_DATA is set but this test {message}")
         pytest.skip(message)
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """A tiny image data set: 200 random 28x28 uint8 images with labels 0..4."""
+    rng = np.random.default_rng(1)
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, x=rng.integers(0, 256, (200, 28, 28), dtype=np.uint8),
+             y=rng.integers(0, 5, 200))
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -50,16 +50,6 @@ def assert_one_line_error(code, err, usage=False):
 
 
 @pytest.fixture(scope="module")
-def images(tmp_path_factory):
-    """A tiny image data set: 200 random 28x28 uint8 images with labels 0..4."""
-    rng = np.random.default_rng(1)
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(path, x=rng.integers(0, 256, (200, 28, 28), dtype=np.uint8),
-             y=rng.integers(0, 5, 200))
-    return path
-
-
-@pytest.fixture(scope="module")
 def run(images, tmp_path_factory):
     """A finished two-epoch run folder of the tiny net on the tiny data set."""
     out = tmp_path_factory.mktemp("runs") / "run"

@@ -1,4 +1,5 @@
 """The package imports the same from the source tree as installed, with its data files."""
+import ast
 import os
 import subprocess
 import sys
@@ -28,3 +29,41 @@ def test_peer_scripts_ship_inside_the_package():
     for engine in peers.PEERS:
         assert (peers.SCRIPTS / f"{engine}_step.py").is_file()
     assert (peers.SCRIPTS / "_common.py").is_file()
+
+
+# Calls go one way: a module imports only modules of its own rank or lower.
+RANKS = {
+    0: ["fileio", "npzfile", "threads", "backends", "grid", "progress", "presets", "peers",
+        "kernels", "data", "datasets", "plots", "gif", "nets", "config"],
+    1: ["engine", "checkpoint", "resume", "train", "tutorial", "gan", "benchmark"],
+    2: ["run"],
+    3: ["evaluation"],
+    4: ["commands"],
+    5: ["cli"],
+}
+RANK = {name: rank for rank, names in RANKS.items() for name in names}
+
+
+def _imports(path):
+    """fastgan modules (top-level names under fastgan) that `path` imports, at any depth."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            inside = path.parent != REPO / "fastgan"  # a subpackage: one more dot to the top
+            if node.level and node.level > inside:
+                found.add((node.module or node.names[0].name).split(".")[0])
+            elif node.level == 0 and (node.module or "").startswith("fastgan."):
+                found.add(node.module.split(".")[1])
+    return found
+
+
+def test_modules_import_downwards_only():
+    upward = []
+    for path in sorted((REPO / "fastgan").rglob("*.py")):
+        rel = path.relative_to(REPO / "fastgan").parts
+        if rel[0] in ("peer_steps", "kernels") or rel == ("__init__.py",):
+            continue
+        own = rel[0].removesuffix(".py")
+        upward += [f"{own} imports {name}" for name in _imports(path)
+                   if name != own and RANK[name] > RANK[own]]
+    assert upward == []

@@ -3,7 +3,7 @@ import re
 import time
 from types import SimpleNamespace
 
-from fastgan.run import Progress
+from fastgan.progress import Progress
 
 GAN = SimpleNamespace(config=SimpleNamespace(batch_size=8), history={"d_loss": [0.7] * 5})
 

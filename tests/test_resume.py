@@ -124,16 +124,6 @@ def test_failed_resume_can_be_retried_with_the_right_data(data, tmp_path):
 
 
 # --- through the CLI --------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def images(tmp_path_factory):
-    """A tiny image data set: 200 random 28x28 uint8 images with labels 0..4."""
-    rng = np.random.default_rng(1)
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(path, x=rng.integers(0, 256, (200, 28, 28), dtype=np.uint8),
-             y=rng.integers(0, 5, 200))
-    return path
-
-
 def cli_args(dataset):
     return ["train", "--dataset", str(dataset), "--backend", "numpy", "--dtype", "float64",
             "--g-layers", "4,8,784", "--d-layers", "784,8,1", "--batch-size", "32",

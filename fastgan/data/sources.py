@@ -147,10 +147,8 @@ def load_raw(name, split=None, data_dir=None):
 
     Returns
     -------
-    images : np.ndarray
-        (n, 28, 28) uint8.
-    labels : np.ndarray
-        (n,) uint8.
+    images, labels : np.ndarray
+        As `read_image_pair`: (n, 28, 28) and (n,) uint8.
     """
     if name == "mnist-sample":
         if split not in (None, "t10k"):

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..backends import get_backend
 from ..data import float_rows
-from ..nets import MLP
+from ..nets import MLP, Workspace, forward
 from ..npzfile import read_member
 from ..threads import thread_settings
 
@@ -87,15 +87,9 @@ class Classifier:
         list of np.ndarray
             (n, 256), (n, 128), (n, 10): the two hidden layers and the logits.
         """
-        net, be = self.net, self.be
-        empty = np.zeros((0, 0), net.dtype)
-        outs, h = [], x
-        for w, b, act in zip(net.weights, net.biases, net.acts):
-            out = np.empty((len(h), w.shape[1]), net.dtype)
-            be.dense_forward(h, w, b, act, net.alpha, empty, out, empty)
-            outs.append(out)
-            h = out
-        return outs
+        ws = Workspace(self.net, len(x), grads=False)
+        forward(self.be, self.net, ws, x)
+        return ws.outs
 
     def features_and_probs(self, images, chunk=2048):
         """Penultimate-layer features and class probabilities of images.

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from ..data import float_rows, load_dataset
-from ..engine import Workspace
+from ..nets import Workspace, adam_step, backward, forward
 from ..threads import check_threads, thread_settings
 from .classifier import Classifier, split_rows
 
@@ -175,35 +175,19 @@ class _Trainer:
         self.net, self.be = net, clf.be
         self.learning_rate, self.total = learning_rate, max(total_steps, 1)
         self.betas, self.eps, self.t = (beta1, beta2), eps, 0
-        self.ws = Workspace(net, rows, 0.0, first_input_grad=False)
+        self.ws = Workspace(net, rows)
         self.m, self.v = np.zeros_like(net.params), np.zeros_like(net.params)
-        self.empty = np.zeros((0, 0), net.dtype)
 
     def __call__(self, x, y):
         """Forward, softmax cross-entropy, backward and one Adam step; return the loss."""
-        net, ws, be, e = self.net, self.ws, self.be, self.empty
-        h = x
-        for l in range(net.n_layers):
-            be.dense_forward(h, net.weights[l], net.biases[l], net.acts[l], net.alpha, e,
-                             ws.outs[l], e)
-            h = ws.outs[l]
-        dout = ws.grads[-1]
-        loss = softmax_cross_entropy(h, y, dout)
-        for l in reversed(range(net.n_layers)):
-            inp = x if l == 0 else ws.outs[l - 1]
-            dx = ws.grads[l - 1] if l > 0 else e
-            be.dense_backward(inp, net.weights[l], ws.outs[l], dout, net.acts[l], net.alpha,
-                              e, net.dweights[l], net.dbiases[l], dx, ws.xts[l])
-            dout = dx
-        self._adam()
-        return loss
-
-    def _adam(self):
+        net, ws = self.net, self.ws
+        logits = forward(self.be, net, ws, x)
+        loss = softmax_cross_entropy(logits, y, ws.grads[-1])
+        backward(self.be, net, ws, x, ws.grads[-1], want_dw=True)
         self.t += 1
-        (b1, b2), t = self.betas, self.t
-        learning_rate = self.learning_rate * (1 - (t - 1) / self.total)
-        self.be.adam_update(self.net.params, self.net.grads, self.m, self.v,
-                            learning_rate / (1 - b1 ** t), b1, b2, self.eps, 1 / (1 - b2 ** t))
+        learning_rate = self.learning_rate * (1 - (self.t - 1) / self.total)  # linear decay
+        adam_step(self.be, net, self.m, self.v, self.t, learning_rate, *self.betas, self.eps)
+        return loss
 
 
 def softmax_cross_entropy(logits, labels, dlogits):
