@@ -22,6 +22,7 @@ import types
 import numpy as np
 from numba import njit, prange
 
+from fastgan import engine as engine_module
 from fastgan.backends import PRIMITIVES
 from fastgan.benchmark import GANS, gemm_peak, make_engine, step_data, train_steps
 from fastgan.kernels.dense import _column_sums, block_rows
@@ -46,11 +47,14 @@ class Probe:
         self.seconds = collections.defaultdict(float)
         self.calls, self.recording = [], False
         be = engine.be
+        # gather_scaled runs inside the engine's _gather, timed below
         engine.be = types.SimpleNamespace(name=be.name, **{
-            name: self._timed(_CALL_PHASE[name], getattr(be, name), name)
-            for name in PRIMITIVES})
+            name: self._timed(_CALL_PHASE[name], fn, name) if name in _CALL_PHASE else fn
+            for name, fn in ((name, getattr(be, name)) for name in PRIMITIVES)})
         engine._gather = self._timed("gather real batch", engine._gather)
-        engine._gaussian = self._timed("noise", engine._gaussian)
+        # noise is a module function of the engine: timed for every engine, but the counts
+        # are cleared before each probed turn and read right after it
+        engine_module.draw_noise = self._timed("noise", engine_module.draw_noise)
         engine._draw_mask = self._timed("dropout masks", engine._draw_mask)
 
     def _timed(self, phase, fn, name=None):

@@ -17,18 +17,31 @@ def _ints(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of ints")
 
 
+def _cuts(text):
+    """"10:0.01,20:0.1" -> [[10, 0.01], [20, 0.1]] (epoch: factor)."""
+    try:
+        return [[int(e), float(f)] for e, f in (c.split(":") for c in text.split(",") if c)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of EPOCH:FACTOR, e.g. 10:0.01")
+
+
+_TYPES = {"ints": _ints, "cuts": _cuts}
+
+
 def _train_parser(sub):
     p = sub.add_parser("train", help="train a GAN, writing pictures and checkpoints into --out")
-    p.add_argument("--dataset", default=None, help="mnist-sample (default, embedded), mnist, "
-                   "fashion-mnist, bimodal, parabola, ring8, grid25, an IDX folder or an .npz")
+    p.add_argument("--dataset", "--data_dir", default=None,
+                   help="mnist-sample (default, embedded), mnist, fashion-mnist, bimodal, "
+                   "parabola, ring8, grid25, an IDX folder or an .npz")
     p.add_argument("--digits", type=_ints, help="keep these labels only, e.g. 3,5")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=int, help="train this many epochs (run total)")
     length.add_argument("--minutes", type=float, help="train for this many minutes")
+    length.add_argument("--steps", type=int, help="train this many steps (run total)")
     p.add_argument("--preset", help=f"{', '.join(PRESETS)} (default: the data set's own)")
     for flag, kind, text in commands.CONFIG_FLAGS:
         p.add_argument(flag, *commands.FLAG_ALIASES.get(flag, []),
-                       type=_ints if kind == "ints" else kind, help=text)
+                       type=_TYPES.get(kind, kind), help=text)
     cond = p.add_mutually_exclusive_group()
     cond.add_argument("--conditional", action="store_true",
                       help="conditional GAN: labels one-hot into G and D")
@@ -43,6 +56,38 @@ def _train_parser(sub):
                    "shares or toy modes) into metrics.jsonl and losses.png")
     p.add_argument("--eval-n", type=int, help="samples per evaluation (default 2000)")
     return p
+
+
+def _sweep_parser(sub):
+    p = sub.add_parser("sweep", help="train and evaluate many runs (a grid or random draws of "
+                       "options, times seeds) on Dask; see docs/sweeps.md")
+    p.add_argument("--file", help="sweep TOML file ([set], [grid], [random] tables)")
+    p.add_argument("--grid", action="append", default=[], metavar="OPTION=V1,V2",
+                   help="try every value (repeat for a full grid), e.g. loss=hinge,wasserstein")
+    p.add_argument("--random", action="append", default=[], metavar="OPTION=KIND:A:B",
+                   help="draw --samples values: uniform:lo:hi, log_uniform:lo:hi, int:lo:hi "
+                   "or choice:a,b")
+    p.add_argument("--set", action="append", default=[], metavar="OPTION=V",
+                   help="a value every trial shares, e.g. ema=0.999")
+    p.add_argument("--dataset", help="data set of every trial (default mnist-sample)")
+    p.add_argument("--preset", help=f"{', '.join(PRESETS)} (default: the data set's own)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--minutes", type=float, help="train each trial this many minutes")
+    length.add_argument("--epochs", type=int, help="train each trial this many epochs")
+    p.add_argument("--seeds", type=int, help="run each setting with seeds 0..N-1 (default 1)")
+    p.add_argument("--samples", type=int, help="random draws of the --random options")
+    p.add_argument("--eval-n", type=int, help="samples each final evaluation scores "
+                   "(default 10000)")
+    p.add_argument("--out", default="fastgan-sweep", help="sweep folder (default fastgan-sweep)")
+    p.add_argument("--resume", action="store_true", help="run the trials --out lacks")
+    p.add_argument("--report", metavar="DIR", help="redraw the table and plot of sweep DIR")
+    p.add_argument("--scheduler", help="a running Dask cluster: tcp://host:8786 or a "
+                   "scheduler file (default: a local cluster)")
+    p.add_argument("--workers", type=int, help="local cluster workers (default: cores)")
+    p.add_argument("--threads", type=int, help="cores per trial (default: cores / workers)")
+    p.add_argument("--checkpoint-seconds", type=float, default=20.0,
+                   help="least time between a trial's checkpoints (default 20)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def build_parser():
@@ -72,6 +117,7 @@ def build_parser():
     b.add_argument("--peer-python", help="interpreter that has torch/jax (default "
                    "$FASTGAN_PEER_PYTHON, else this one)")
     b.add_argument("--json", action="store_true", help="print JSON")
+    _sweep_parser(sub)
     c = sub.add_parser("train-classifier", help="retrain the evaluation digit classifier")
     c.add_argument("--out", required=True, help="where to write its .npz weights")
     c.add_argument("--epochs", type=int)
@@ -93,6 +139,8 @@ def main(argv=None):
             return _eval(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "sweep":
+            return _sweep(args, parser)
         if args.command == "train-classifier":
             report = commands.retrain_classifier(args.out, args.epochs, args.seed,
                                                  progress=lambda info: print(info, flush=True))
@@ -132,6 +180,37 @@ def _bench(args):
     results = run_bench(quick=not args.full, threads=args.threads, peers=not args.no_peers,
                         progress=say, peer_python=args.peer_python)
     print(json.dumps(results) if args.json else format_table(results))
+    return 0
+
+
+def _sweep(args, parser):
+    from . import sweep
+    if args.report:
+        print(sweep.write_report(args.report))
+        return 0
+    options = {k: getattr(args, k) for k in ("file", "grid", "random", "set",
+                                             *sweep.TOP_FLAGS)}
+    spec = None
+    if args.resume:
+        given = [k for k, v in options.items() if v]
+        if given:
+            parser.error(f"--resume runs the sweep recorded in {args.out}; drop "
+                         f"--{', --'.join(k.replace('_', '-') for k in given)}")
+    else:
+        spec = sweep.spec_from_options(**options)
+    try:
+        result = sweep.run_sweep(spec, args.out, resume=args.resume, scheduler=args.scheduler,
+                                 workers=args.workers, threads=args.threads,
+                                 checkpoint_seconds=args.checkpoint_seconds,
+                                 progress=not args.no_progress)
+    except KeyboardInterrupt:
+        done = len(sweep.SweepFolder(args.out).records)
+        print(f"\nfastgan: sweep stopped with {done} trials recorded in {args.out}\n"
+              f"resume with: fastgan sweep --out {args.out} --resume", file=sys.stderr)
+        return 130
+    print(result["report"])
+    print(f"{len(result['ran'])} trials run; results, report.md and report.png are in "
+          f"{args.out}")
     return 0
 
 

@@ -189,19 +189,9 @@ PIXEL_SCALE = np.arange(256) / 127.5 - 1
 
 
 def image_rows(x):
-    """Flatten images: uint8 pixels stay uint8 (training scales them as it gathers a batch),
-    anything else is scaled to float64 in [-1, 1] by `scale_images`.
-
-    Parameters
-    ----------
-    x : np.ndarray
-        (n, 28, 28) or (n, 784) images, n >= 1.
-
-    Returns
-    -------
-    np.ndarray
-        (n, 784) uint8, or float64 in [-1, 1].
-    """
+    """Flatten images as `scale_images` takes them, (n, 28, 28) or (n, 784): uint8 pixels
+    stay uint8 (training scales them as it gathers a batch), anything else is scaled to
+    float64 in [-1, 1]. Returns (n, 784) uint8 or float64."""
     x = _flat_images(x, "image_rows")
     return x if x.dtype == np.uint8 else scale_images(x)
 
