@@ -141,7 +141,7 @@ def folder_scorer(folder, out, n):
 
     def score(checkpoint):
         images = GAN.load(checkpoint, verbose=False).generate(n, seed=0)
-        return evaluate_images(images, real=real.x, classifier=clf)
+        return evaluate_images(images, real=real.scaled(), classifier=clf)
     return score
 
 

@@ -1,5 +1,6 @@
 """What the benchmark files share: the grid of cases, tolerances, extra_info, the peak, and
 engines taking turns."""
+import functools
 import time
 
 import numpy as np
@@ -65,15 +66,24 @@ def take_turns(engines, data, idxs, steps, rounds, setup=None):
     order rotates every round, so a busy spell of the machine hits all of them. Round 0
     warms up (compiles, fills caches) and is not yielded.
     """
-    labels = list(engines)
+    turns = {label: (engine.be.name, functools.partial(train_steps, engine, data, idxs))
+             for label, engine in engines.items()}
+    yield from alternate(turns, steps, rounds, setup)
+
+
+def alternate(turns, steps, rounds, setup=None):
+    """`take_turns` for any work: turns {label: (backend, fn)}, fn(steps) runs one turn
+    under the backend's thread settings."""
+    labels = list(turns)
     for r in range(rounds + 1):
         for label in labels[r % len(labels):] + labels[:r % len(labels)]:
             time.sleep(PAUSE_S)
             if setup is not None:
                 setup(label)
-            with thread_settings(engines[label].be.name):
+            backend, fn = turns[label]
+            with thread_settings(backend):
                 t = time.perf_counter()
-                train_steps(engines[label], data, idxs, steps)
+                fn(steps)
                 ms = (time.perf_counter() - t) / steps * 1e3
             if r:
                 yield label, ms

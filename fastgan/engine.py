@@ -8,6 +8,7 @@ without D's dw. Without labels or instance noise, G writes straight into x_d.
 """
 import numpy as np
 
+from .data.sources import PIXEL_SCALE
 from .kernels.codes import HEADS
 from .nets import MLP, Workspace, adam_step, backward, forward
 
@@ -64,6 +65,7 @@ class Engine:
         self.z = np.zeros((n, cfg.g_sizes[0]), dt)
         self.noise = np.zeros((2 * n, f), dt) if cfg.instance_noise else None
         self.labels = np.zeros(2 * n, np.int64)
+        self.pixels = PIXEL_SCALE.astype(dt)  # rounds as scale_images(x).astype(dt) does
 
     # --- forward / backward through one network --------------------------------------
     def _forward(self, net, ws, x, rows):
@@ -84,10 +86,7 @@ class Engine:
         """Update D on real rows data[idx] (labels[idx] when conditional) and a fresh fake
         batch; return D's loss."""
         n, f = self.n, self.f
-        if self.direct:
-            np.take(data, idx, axis=0, out=self.x_d[:n])
-        else:
-            self.x_d[:n, :f] = data[idx]
+        self._gather(data, idx, self.x_d[:n, :f])
         draw_noise(self.rng, self.cfg.noise, self.z[:, :self.cfg.g_layers[0]])
         if self.C:
             self.labels[:n] = labels[idx]
@@ -138,6 +137,15 @@ class Engine:
         if self.G_ema is not None:
             self.be.ema_update(self.G_ema.params, self.G.params, self.cfg.ema)
         return loss
+
+    def _gather(self, data, idx, out):
+        """out = data[idx], the real rows of a batch; uint8 pixels scaled to [-1, 1]."""
+        if data.dtype == np.uint8:
+            self.be.gather_scaled(data, idx, self.pixels, out)
+        elif self.direct:
+            np.take(data, idx, axis=0, out=out)
+        else:
+            out[...] = data[idx]
 
     def _uniform(self, out):
         self.rng.random(dtype=self.dtype.type, out=out)

@@ -6,7 +6,7 @@ import numpy as np
 from .backends import get_backend
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config
-from .data.sources import scale_images, select_digits
+from .data.sources import image_rows, select_digits
 from .engine import Engine, draw_noise
 from .threads import thread_settings
 from .train import Trainer, check_losses
@@ -119,13 +119,14 @@ class GAN:
     def train(self, x_train, y_train):
         """The tutorial's entry point: train on raw uint8 images, return (J_Ds, J_Gs).
 
-        Keeps the digits in `numbers`, scales to [-1, 1]; every `display_epochs` epochs
+        Keeps the digits in `numbers` (uint8 images stay uint8, each batch scaled to [-1, 1]
+        as it is gathered); every `display_epochs` epochs
         prints the tutorial's line and saves a 4x4 grid of the batch's fakes as
         `out_dir`/GAN_epoch{e}.png (shown inline in a notebook); at the end the GIF
         `gif_path`. See `fastgan.tutorial.TutorialPictures`.
         """
         from .tutorial import TutorialPictures
-        x, y = select_digits(scale_images(x_train), np.asarray(y_train), self.numbers)
+        x, y = select_digits(image_rows(x_train), np.asarray(y_train), self.numbers)
         pictures = TutorialPictures(self, self.out_dir, self.display_epochs, self.verbose,
                                     self.gif_path)
         history = self.fit(x, y if self.config.n_classes else None, on_epoch=pictures.on_epoch)
@@ -135,7 +136,10 @@ class GAN:
 
     def fit(self, X, y=None, epochs=None, minutes=None, on_step=None, on_epoch=None,
             should_stop=None, steps=None):
-        """Train on float data X (n, features); return the history {"d_loss", "g_loss"}.
+        """Train on data X (n, features); return the history {"d_loss", "g_loss"}.
+
+        X holds floats, or uint8 pixel values 0..255, which each batch scales to [-1, 1]
+        as `fastgan.data.scale_images` does (a quarter of float32's memory).
 
         Writes no files. Calling fit again continues the same run (same data expected).
         `epochs` and `steps` count from the start of the run (default: config.epochs, and
@@ -196,9 +200,11 @@ class GAN:
         if X.ndim != 2 or X.shape[1] != features or X.shape[0] == 0:
             raise ValueError(f"X has shape {X.shape}; expected (n, {features}) with n >= 1 "
                              f"(reshape images with X.reshape(len(X), -1))")
+        if X.dtype == np.uint8:  # pixel values, scaled as batches are gathered
+            return X
         if not np.issubdtype(X.dtype, np.floating):
-            raise TypeError(f"X has dtype {X.dtype}; give floats, e.g. images scaled to "
-                            f"[-1, 1] with fastgan.data.scale_images(x)")
+            raise TypeError(f"X has dtype {X.dtype}; give uint8 pixels or floats, e.g. images "
+                            f"scaled to [-1, 1] with fastgan.data.scale_images(x)")
         if not np.isfinite(X).all():
             raise ValueError("X holds NaN or infinite values; clean or drop those samples")
         return X

@@ -10,7 +10,8 @@ class TrainingDiverged(RuntimeError):
 
 
 class Trainer:
-    """Drives an Engine over data (n, features) and keeps the position a resume needs.
+    """Drives an Engine over data (n, features), floats or uint8 pixels, and keeps the
+    position a resume needs.
 
     The data order is one permutation per epoch drawn from the run's generator, so a run
     resumed from (epoch, batch, perm, rng state) sees exactly the batches it would have seen.
@@ -19,7 +20,10 @@ class Trainer:
     def __init__(self, engine, data, labels=None):
         self.engine = engine
         cfg = engine.cfg
-        self.data = np.ascontiguousarray(data, dtype=engine.dtype)
+        # uint8 pixels stay uint8, a quarter of float32's memory: a batch is scaled as it is
+        # gathered
+        keep = data.dtype == np.uint8
+        self.data = np.ascontiguousarray(data, dtype=None if keep else engine.dtype)
         self.labels = None if labels is None else np.asarray(labels, np.int64)
         per_step = cfg.batch_size * cfg.d_steps
         self.steps_per_epoch = self.data.shape[0] // per_step

@@ -122,22 +122,24 @@ def _dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, xt, rows, kro
         if dx.size > 0:
             np.dot(dout[lo:hi], w.T, dx[lo:hi])
     if dw.size > 0:
-        # split dw by rows: each block owns rows of dw, so no reduction across threads
-        for t in prange((k + krows - 1) // krows):
+        # split dw by rows: each block owns rows of dw, so no reduction across threads; the
+        # same blocks own slices of db's columns, so db costs no parallel region of its own
+        blocks = (k + krows - 1) // krows
+        mcols = (m + blocks - 1) // blocks
+        for t in prange(blocks):
             lo, hi = _span(k, krows, t)
             xt[lo:hi] = x[:, lo:hi].T
             np.dot(xt[lo:hi], dout, dw[lo:hi])
-        _column_sums(dout, db)
+            lo, hi = _span(m, mcols, t)
+            _column_sums(dout, db, lo, hi)
 
 
-@njit(cache=True, parallel=True)
-def _column_sums(a, out):
-    """out[j] = sum_i a[i, j], rows in order: the result does not depend on the thread count."""
-    n, m = a.shape
-    for blk in prange((m + 63) // 64):
-        lo, hi = _span(m, 64, blk)
+@njit(cache=True, inline="always")
+def _column_sums(a, out, lo, hi):
+    """out[j] = sum_i a[i, j] for columns lo:hi, rows in order: the result does not depend on
+    the thread count."""
+    for j in range(lo, hi):
+        out[j] = 0
+    for i in range(a.shape[0]):
         for j in range(lo, hi):
-            out[j] = 0
-        for i in range(n):
-            for j in range(lo, hi):
-                out[j] += a[i, j]
+            out[j] += a[i, j]

@@ -99,6 +99,11 @@ def _softplus(l):
     return np.maximum(l, 0) + np.log1p(np.exp(-np.abs(l)))
 
 
+def gather_scaled(data, idx, table, out):
+    """out = table[data[idx]]: rows idx of uint8 data (N, f) through table (256,) into out (n, f)."""
+    out[...] = table[data[idx]]
+
+
 def sgd_update(p, g, lr):
     """p -= lr * g over flat parameter and gradient buffers (size,)."""
     p -= lr * g

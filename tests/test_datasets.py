@@ -7,8 +7,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from fastgan.data import (FASHION_CLASSES, MNIST_CLASSES, SPECS, TOY_SETS, Dataset, download,
-                          read_idx, load_dataset, scale_images, select_digits, write_idx)
+from fastgan.data import (FASHION_CLASSES, MNIST_CLASSES, PIXEL_SCALE, SPECS, TOY_SETS, Dataset,
+                          download, load_dataset, read_idx, scale_images, select_digits,
+                          write_idx)
 from fastgan.datasets import load_data
 
 
@@ -32,13 +33,14 @@ def small_images(n=30, seed=0):
 
 def test_mnist_sample(sample, t10k):
     assert sample.name == "mnist-sample" and sample.kind == "image"
-    assert sample.x.shape == (10000, 784) and sample.x.dtype == np.float64
-    assert sample.x.min() == -1 and sample.x.max() == 1
+    # uint8 pixels stay uint8 (a quarter of float32's memory); scaled() gives floats
+    assert sample.x.shape == (10000, 784) and sample.x.dtype == np.uint8
+    assert sample.scaled().dtype == np.float64
+    assert sample.scaled().min() == -1 and sample.scaled().max() == 1
     assert sample.y.dtype == np.int64 and sample.y[:5].tolist() == [7, 2, 1, 0, 4]
     assert sample.image_shape == (28, 28) and sample.class_names == MNIST_CLASSES
     assert sample.toy is None
-    every50 = t10k[0][::50].reshape(-1, 784) / 127.5 - 1  # a subset: 7.8M floats are slow
-    np.testing.assert_array_equal(sample.x[::50], every50)
+    np.testing.assert_array_equal(sample.x, t10k[0].reshape(-1, 784))
     np.testing.assert_array_equal(sample.y, t10k[1])
 
 
@@ -125,7 +127,7 @@ def test_folder_prefers_train(tmp_path, suffix):
     write_pair(tmp_path, "t10k", images[:10], labels[:10], suffix)
     d = load_dataset(tmp_path)
     assert d.name == f"{tmp_path.name}:train" and d.x.shape == (30, 784)
-    np.testing.assert_array_equal(d.x, scale_images(images))
+    np.testing.assert_array_equal(d.scaled(), scale_images(images))
     assert d.y.tolist() == labels.tolist() and d.class_names is None
     assert load_dataset(str(tmp_path), digits=[2]).y.tolist() == [2] * 10
 
@@ -175,7 +177,8 @@ def test_npz_variants(tmp_path, make_x):
     images[0, 0, 0], images[0, 0, 1] = 0, 255  # so [0, 1] floats reach both ends
     d = load_dataset(npz(tmp_path, x=make_x(images), y=labels))
     assert d.name == "data" and d.kind == "image" and d.image_shape == (28, 28)
-    np.testing.assert_allclose(d.x, images.reshape(12, 784) / 127.5 - 1, atol=1e-6)
+    np.testing.assert_allclose(d.scaled(), images.reshape(12, 784) / 127.5 - 1, atol=1e-6)
+    assert d.x.dtype == (np.uint8 if make_x(images).dtype == np.uint8 else np.float64)
     assert d.y.dtype == np.int64 and d.y.tolist() == labels.tolist()
 
 
@@ -262,7 +265,7 @@ def test_npz_compressed_and_fortran_arrays_read(tmp_path, save):
     images, labels = small_images(6)
     save(tmp_path / "d.npz", x=np.asfortranarray(images.reshape(6, 784)), y=labels)
     d = load_dataset(tmp_path / "d.npz")
-    np.testing.assert_array_equal(d.x, scale_images(images.reshape(6, 784)))
+    np.testing.assert_array_equal(d.scaled(), scale_images(images.reshape(6, 784)))
     assert d.y.tolist() == labels.tolist()
 
 
@@ -271,6 +274,9 @@ def test_npz_compressed_and_fortran_arrays_read(tmp_path, save):
 def test_scale_images_direct():
     x = np.array([[0, 255] * 392], dtype=np.uint8)
     np.testing.assert_array_equal(scale_images(x), [[-1.0, 1.0] * 392])
+    every = np.resize(np.arange(256), (1, 784))  # every pixel value, as ints
+    np.testing.assert_array_equal(scale_images(every), every / 127.5 - 1)
+    np.testing.assert_array_equal(PIXEL_SCALE, np.arange(256) / 127.5 - 1)
     with pytest.raises(TypeError, match="ndarray"):
         scale_images([[0] * 784])
 

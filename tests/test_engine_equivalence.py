@@ -144,3 +144,17 @@ def test_float32_training_matches(optimizer, batch):
     cfg = config(20, depth=3, optimizer=optimizer, batch_size=batch, dtype="float32",
                  dropout=0.3, learning_rate=1e-3 if adam else 1e-2, eps=1e-5 if adam else 1e-8)
     assert_runs_match(cfg, features(max(100, 2 * batch)), F32)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_uint8_pixels_train_as_their_scaled_floats(backend, dtype):
+    """A run on uint8 pixels, scaled as each batch is gathered, equals the run on the same
+    images scaled up front: bit for bit, on either backend and dtype."""
+    pixels = np.random.default_rng(1).integers(0, 256, (200, 20), dtype=np.uint8)
+    pixels[0, :2] = [0, 255]
+    cfg = config(20, dtype=dtype, dropout=0.3, optimizer="adam", batch_size=16)
+    (a, ta), (b, tb) = (train(backend, cfg, x, steps=30) for x in (pixels, pixels / 127.5 - 1))
+    assert ta.data.dtype == np.uint8 and ta.step == tb.step > 0
+    for name in ("G", "D"):
+        np.testing.assert_array_equal(getattr(a, name).params, getattr(b, name).params)

@@ -273,7 +273,7 @@ BAD_DATA = [
     (np.zeros((200, 4, 4)), ValueError, r"shape \(200, 4, 4\)"),
     (np.zeros((0, FEATURES)), ValueError, r"n >= 1"),
     (np.zeros((200, FEATURES), np.int64), TypeError, "dtype int64"),
-    (np.zeros((200, FEATURES), np.uint8), TypeError, "dtype uint8"),
+    (np.zeros((200, FEATURES), np.uint16), TypeError, "dtype uint16"),
     (np.full((200, FEATURES), np.nan), ValueError, "NaN"),
     (np.full((200, FEATURES), np.inf), ValueError, "infinite"),
     (np.zeros((63, FEATURES)), ValueError, "fewer than batch_size"),
@@ -284,6 +284,16 @@ BAD_DATA = [
 def test_fit_rejects_bad_data(X, error, text):
     with pytest.raises(error, match=text):
         small_gan().fit(X)
+
+
+def test_fit_keeps_uint8_pixels_and_trains_as_on_scaled_floats():
+    pixels = np.random.default_rng(3).integers(0, 256, (200, FEATURES), dtype=np.uint8)
+    on_pixels, on_floats = small_gan(epochs=2), small_gan(epochs=2)
+    on_pixels.fit(pixels)
+    on_floats.fit(pixels / 127.5 - 1)
+    assert on_pixels.trainer.data.dtype == np.uint8
+    assert on_pixels.history == on_floats.history
+    np.testing.assert_array_equal(on_pixels.engine.G.params, on_floats.engine.G.params)
 
 
 def test_fit_still_works_after_rejecting_bad_data(data):

@@ -4,7 +4,8 @@ import pytest
 from scipy.special import expit
 
 from fastgan import threads
-from fastgan.kernels import dense, losses, optim
+from fastgan.data import PIXEL_SCALE
+from fastgan.kernels import dense, gather, losses, optim
 from fastgan.kernels import reference as ref
 from fastgan.kernels.codes import ACTIVATIONS, HEADS
 from helpers import ALPHA, DTYPES, TOL, dense_problem, empty, forward_outputs
@@ -307,3 +308,26 @@ def test_clip_update_matches_reference(size, dtype, c):
     np.testing.assert_array_equal(p, p_ref)
     assert np.nanmax(np.abs(p)) <= np.asarray(c, dtype)
     assert np.isnan(p[3:4]).all()
+
+
+# --- gather_scaled ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("strided_out", [False, True], ids=["rows", "columns_of_wider"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, f", [(1, 1), (7, 784), (64, 784), (33, 3)])
+def test_gather_scaled_matches_reference_and_scale_images(n, f, dtype, strided_out):
+    rng = np.random.default_rng([n, f, int(strided_out)])
+    data = rng.integers(0, 256, (50, f), dtype=np.uint8)
+    data[0, :2] = [0, 255][:f]  # both ends of the scale
+    idx = rng.integers(0, 50, n)
+    idx[0] = 0
+    table = PIXEL_SCALE.astype(dtype)
+    outs = []
+    for kernel in (gather.gather_scaled, ref.gather_scaled):
+        buf = np.full((n, f + 3 * strided_out), np.nan, dtype)
+        kernel(data, idx, table, buf[:, :f])
+        outs.append(buf)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    # exactly what scaling the whole set to float64 and casting would give
+    np.testing.assert_array_equal(outs[0][:, :f], (data[idx] / 127.5 - 1).astype(dtype))
+    assert np.isnan(outs[0][:, f:]).all()  # columns past the view stay untouched

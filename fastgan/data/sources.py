@@ -14,8 +14,8 @@ from fastgan.data.idx import read_idx
 from fastgan.data.toy import TOY_SETS, ToySet
 from fastgan.npzfile import read_member
 
-__all__ = ["Dataset", "load_dataset", "load_raw", "read_image_pair", "scale_images",
-           "select_digits", "IMAGE_SHAPE", "MNIST_CLASSES", "FASHION_CLASSES", "SPECS"]
+__all__ = ["Dataset", "load_dataset", "load_raw", "read_image_pair", "image_rows", "float_rows",
+           "scale_images", "select_digits", "PIXEL_SCALE", "IMAGE_SHAPE", "MNIST_CLASSES", "FASHION_CLASSES", "SPECS"]
 
 IMAGE_SHAPE = (28, 28)
 MNIST_CLASSES = [str(d) for d in range(10)]
@@ -38,8 +38,10 @@ class Dataset:
     name : str
         E.g. ``"mnist-sample"``, ``"ring8"``, or ``"myfolder:train"`` for an IDX folder.
     x : np.ndarray
-        (n, features) float64, finite. Images are flattened and scaled to [-1, 1]; toy
-        points are raw.
+        (n, features). Images from uint8 sources stay uint8 pixel values 0..255, flattened:
+        a quarter of float32's memory, scaled to [-1, 1] as training gathers each batch
+        (`scaled` gives them as floats). Other images are float64 in [-1, 1]; toy points
+        are raw float64.
     y : np.ndarray or None
         (n,) int64 labels >= 0, or None.
     kind : {"image", "points"}
@@ -64,10 +66,11 @@ class Dataset:
         if not isinstance(x, np.ndarray) or (y is not None and not isinstance(y, np.ndarray)):
             raise TypeError(f"Dataset {self.name}: `x` and `y` must be ndarrays, got "
                             f"{_describe(x)} and {_describe(y)}")
-        if x.dtype != np.float64 or x.ndim != 2 or not len(x):
+        pixels = x.dtype == np.uint8 and self.kind == "image"
+        if (x.dtype != np.float64 and not pixels) or x.ndim != 2 or not len(x):
             raise ValueError(f"Dataset {self.name}: `x` must be a non-empty (n, features) float64 "
-                             f"array, got {_describe(x)}")
-        if not np.isfinite(x).all():
+                             f"array (or uint8 pixels for images), got {_describe(x)}")
+        if not pixels and not np.isfinite(x).all():
             raise ValueError(f"Dataset {self.name}: `x` holds NaN or inf; clean the data first")
         if y is not None and (y.dtype != np.int64 or y.shape != (len(x),)):
             raise ValueError(f"Dataset {self.name}: `y` must be None or ({len(x)},) int64, "
@@ -79,6 +82,10 @@ class Dataset:
                                      or int(np.prod(self.image_shape)) != x.shape[1]):
             raise ValueError(f"Dataset {self.name}: `image_shape` {self.image_shape} does not "
                              f"match {x.shape[1]} features")
+
+    def scaled(self):
+        """x as floats (see `float_rows`)."""
+        return float_rows(self.x)
 
 
 def load_dataset(spec, digits=None, seed=0, n_points=10000, data_dir=None):
@@ -176,6 +183,25 @@ def read_image_pair(images_path, labels_path):
     return images, labels
 
 
+# The [-1, 1] value of each pixel value 0..255: scale_images reads it, and so does training
+# when it gathers a batch of uint8 images, so both give the same numbers.
+PIXEL_SCALE = np.arange(256) / 127.5 - 1
+
+
+def image_rows(x):
+    """Flatten images as `scale_images` takes them, (n, 28, 28) or (n, 784): uint8 pixels
+    stay uint8 (training scales them as it gathers a batch), anything else is scaled to
+    float64 in [-1, 1]. Returns (n, 784) uint8 or float64."""
+    x = _flat_images(x, "image_rows")
+    return x if x.dtype == np.uint8 else scale_images(x)
+
+
+def float_rows(x):
+    """x (n, features) as floats: uint8 pixels scaled to [-1, 1] by `scale_images`, float
+    rows as they are."""
+    return scale_images(x) if x.dtype == np.uint8 else x
+
+
 def scale_images(x):
     """Flatten images and scale them to [-1, 1].
 
@@ -193,14 +219,7 @@ def scale_images(x):
     np.ndarray
         (n, 784) float64 in [-1, 1].
     """
-    if not isinstance(x, np.ndarray) or x.dtype.kind not in "uif":
-        raise TypeError(f"scale_images: `x` must be an integer or float ndarray, got "
-                        f"{_describe(x)}")
-    n_features = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
-    if x.shape[1:] not in (IMAGE_SHAPE, (n_features,)) or not len(x):
-        raise ValueError(f"scale_images: `x` has shape {x.shape}; use (n, 28, 28) or (n, 784) "
-                         f"with n >= 1")
-    x = x.reshape(len(x), n_features)
+    x = _flat_images(x, "scale_images")
     if x.dtype.kind == "f":
         if not np.isfinite(x).all():
             raise ValueError("scale_images: `x` holds NaN or inf; clean the images first")
@@ -216,10 +235,19 @@ def scale_images(x):
     if x.dtype != np.uint8 and (x.min() < 0 or x.max() > 255):
         raise ValueError(f"scale_images: integer images must lie in 0..255, got "
                          f"{x.min()}..{x.max()}")
-    out = x.astype(np.float64)
-    out /= 127.5
-    out -= 1
-    return out
+    return PIXEL_SCALE[x]
+
+
+def _flat_images(x, caller):
+    """x (n, 28, 28) or (n, 784) integer or float images as (n, 784), checked."""
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "uif":
+        raise TypeError(f"{caller}: `x` must be an integer or float ndarray, got "
+                        f"{_describe(x)}")
+    n_features = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
+    if x.shape[1:] not in (IMAGE_SHAPE, (n_features,)) or not len(x):
+        raise ValueError(f"{caller}: `x` has shape {x.shape}; use (n, 28, 28) or (n, 784) "
+                         f"with n >= 1")
+    return x.reshape(len(x), n_features)
 
 
 def select_digits(x, y, digits):
@@ -283,10 +311,9 @@ def _toy_dataset(toy, digits, seed, n_points):
 
 
 def _image_dataset(name, images, labels, digits, class_names):
-    # Select on the uint8 images before scaling: 8x less memory to copy.
     if digits is not None:
         images, labels = select_digits(images, labels, digits)
-    return Dataset(name, scale_images(images), labels.astype(np.int64), "image", IMAGE_SHAPE,
+    return Dataset(name, image_rows(images), labels.astype(np.int64), "image", IMAGE_SHAPE,
                    class_names)
 
 
@@ -310,7 +337,7 @@ def _find_idx(folder, stem, required=True):
 
 
 def _read_npz(path):
-    """Return (x (n, 784) float64 in [-1, 1], y (n,) int64 or None) from an .npz file."""
+    """Return (x (n, 784) uint8, or float64 in [-1, 1], y (n,) int64 or None) from an .npz file."""
     fix = "save one with np.savez(path, x=images, y=labels)"
     try:
         archive = np.load(path, allow_pickle=False)
@@ -329,7 +356,7 @@ def _read_npz(path):
         except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
             raise ValueError(f"load_dataset: cannot read {path} ({err}); store plain numeric "
                              f"arrays: {fix}") from None
-    x = scale_images(x)
+    x = image_rows(x)
     if y is not None:
         if y.dtype.kind not in "ui" or y.shape != (len(x),) or y.min() < 0:
             raise ValueError(f"load_dataset: {path}: 'y' must be ({len(x)},) integer labels "

@@ -18,6 +18,7 @@ import zipfile
 import numpy as np
 
 from ..backends import get_backend
+from ..data import float_rows
 from ..nets import MLP, Workspace, forward
 from ..npzfile import read_member
 from ..threads import thread_settings
@@ -219,9 +220,11 @@ def _check_array(path, name, a, shape, fix):
 
 def _as_images(images):
     x = np.asarray(images)
-    if x.ndim != 2 or x.shape[1] != SIZES[0] or x.dtype.kind != "f":
+    pixels_or_floats = x.dtype == np.uint8 or x.dtype.kind == "f"
+    if x.ndim != 2 or x.shape[1] != SIZES[0] or not pixels_or_floats:
         raise ValueError(f"images have shape {x.shape} dtype {x.dtype}; expected (n, 784) "
-                         f"floats in [-1, 1] (see fastgan.data.scale_images)")
+                         f"uint8 pixels or floats in [-1, 1] (see fastgan.data.scale_images)")
+    x = float_rows(x)
     if not np.isfinite(x).all():
         raise ValueError("images hold NaN or inf; a diverged generator cannot be evaluated")
     return x

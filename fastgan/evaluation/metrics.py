@@ -177,6 +177,6 @@ def _fid_size(n, n_images, n_real):
 
 @functools.lru_cache(maxsize=1)
 def _default_real():
-    x = load_dataset("mnist-sample").x
+    x = load_dataset("mnist-sample").scaled()
     x.flags.writeable = False  # shared by every call
     return x

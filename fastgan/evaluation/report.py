@@ -62,7 +62,7 @@ def _real_images(dataset, digits):
                          f"pass dataset=None for digit images from elsewhere")
     if digits is None:
         return None
-    return load_dataset("mnist-sample", digits=digits).x
+    return load_dataset("mnist-sample", digits=digits).scaled()
 
 
 def _toy_for(dataset, features):
