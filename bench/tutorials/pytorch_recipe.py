@@ -6,7 +6,7 @@ relu 0.2, dropout 0.3 in D, BCE on a sigmoid, Adam 1e-4, batch 32) and after eve
 prints the share of 1,000 samples each digit takes among those fastgan's classifier calls
 with confidence >= 0.9. Needs torch (not a fastgan dependency).
 
-    python bench/tutorials/pytorch_recipe.py --epochs 10 [--threads 1] [--seed 42]
+    python bench/tutorials/pytorch_recipe.py --epochs 5 [--threads 1] [--random_seed 42]
 """
 import argparse
 import time
