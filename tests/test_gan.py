@@ -303,3 +303,24 @@ def _assert_same_params(a, b):
     assert sa.keys() == sb.keys()
     for k in sa:
         np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+
+
+def test_tutorial_grids_show_inline_in_a_notebook(mnist, tmp_path, monkeypatch):
+    import sys
+    import types
+
+    import fastgan.tutorial
+    shown = []
+    display = types.ModuleType("IPython.display")
+    display.Image = lambda filename: filename
+    display.display = shown.append
+    ipython = types.ModuleType("IPython")
+    ipython.display = display
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", display)
+    monkeypatch.setattr(fastgan.tutorial, "_in_notebook", lambda: True)
+    x_train, y_train = mnist
+    model = GAN([3], epochs=1, display_epochs=1, out_dir=tmp_path, gif_path=tmp_path / "a.gif",
+                g_layers=[4, 8, 784], d_layers=[784, 8, 1], backend="numpy", verbose=False)
+    model.train(x_train[:1000], y_train[:1000])
+    assert shown == [os.path.join(tmp_path, "GAN_epoch0.png")]
