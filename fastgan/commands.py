@@ -24,6 +24,7 @@ CONFIG_FLAGS = [
      "e.g. 10:0.01 or 10:0.1,20:0.1"),
     ("--loss-reduction", str, "mean (default) or sum (the NumPy tutorial's gradient scale)"),
     ("--noise", str, "G's input noise: normal (default) or uniform in [-1, 1]"),
+    ("--weight-init", str, "auto (He before relu-family layers, else Xavier) or he (all)"),
     ("--beta1", float, "Adam beta1"),
     ("--beta2", float, "Adam beta2"),
     ("--eps", float, "Adam epsilon"),

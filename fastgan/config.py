@@ -16,6 +16,7 @@ G_OUTPUTS = ("tanh", "linear", "sigmoid")
 DTYPES = ("float32", "float64")
 REDUCTIONS = ("mean", "sum")
 NOISES = ("normal", "uniform")
+INITS = ("auto", "he")
 # keys of configs saved by earlier versions, read under their current names
 _RENAMED = {"g_lr": "g_learning_rate", "d_lr": "d_learning_rate"}
 
@@ -44,6 +45,7 @@ class Config:
     learning_rate_schedule: list = dataclasses.field(default_factory=list)
     loss_reduction: str = "mean"
     noise: str = "normal"
+    weight_init: str = "auto"
     beta1: float = 0.5
     beta2: float = 0.999
     eps: float = 1e-8
@@ -80,6 +82,7 @@ class Config:
         _check_choice("g_output", self.g_output, G_OUTPUTS)
         _check_choice("loss_reduction", self.loss_reduction, REDUCTIONS)
         _check_choice("noise", self.noise, NOISES)
+        _check_choice("weight_init", self.weight_init, INITS)
         self.learning_rate_schedule = _check_schedule(self.learning_rate_schedule)
         if self.decay_rate is None:  # the NumPy tutorial's decay for SGD; Adam adapts itself
             self.decay_rate = 1e-4 if self.optimizer == "sgd" else 0.0

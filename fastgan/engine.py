@@ -33,8 +33,8 @@ class Engine:
         self.rng = np.random.default_rng(cfg.seed)
         self.G = MLP(cfg.g_sizes, cfg.g_activation, cfg.g_output, cfg.alpha, dt)
         self.D = MLP(cfg.d_sizes, cfg.d_activation, "linear", cfg.alpha, dt)
-        self.G.init(self.rng)
-        self.D.init(self.rng)
+        self.G.init(self.rng, cfg.weight_init)
+        self.D.init(self.rng, cfg.weight_init)
         self.G_ema = None
         if cfg.ema > 0:
             self.G_ema = MLP(cfg.g_sizes, cfg.g_activation, cfg.g_output, cfg.alpha, dt)

@@ -41,11 +41,12 @@ class MLP:
     def n_layers(self):
         return len(self.sizes) - 1
 
-    def init(self, rng):
-        """He-normal weights before relu-family activations, Xavier-normal elsewhere; zero biases."""
+    def init(self, rng, scheme="auto"):
+        """Zero biases and normal weights: "auto" He before relu-family activations and Xavier
+        elsewhere, "he" He everywhere (the NumPy tutorial's)."""
         for w, act, b in zip(self.weights, self.acts, self.biases):
             fan_in, fan_out = w.shape
-            if act in (ACTIVATIONS["relu"], ACTIVATIONS["leaky_relu"]):
+            if scheme == "he" or act in (ACTIVATIONS["relu"], ACTIVATIONS["leaky_relu"]):
                 std = np.sqrt(2.0 / fan_in)
             else:
                 std = np.sqrt(2.0 / (fan_in + fan_out))

@@ -12,7 +12,8 @@ PRESETS = {
     "numpy-tutorial": dict(
         g_layers=[100, 128, 784], d_layers=[784, 128, 1], g_activation="relu",
         d_activation="leaky_relu", alpha=0.01, optimizer="sgd", learning_rate=1e-3,
-        decay_rate=1e-4, loss_reduction="sum", batch_size=64, epochs=100, dtype="float64"),
+        decay_rate=1e-4, loss_reduction="sum", weight_init="he", batch_size=64, epochs=100,
+        dtype="float64"),
     # The Adam tutorial: a deeper G on uniform noise, Adam at a high rate, then cut 100x.
     "adam-tutorial": dict(
         g_layers=[100, 200, 560, 784], d_layers=[784, 128, 1], g_activation="relu",

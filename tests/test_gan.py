@@ -66,9 +66,8 @@ def test_tutorial_grid_is_4x4_of_the_last_batchs_fakes(mnist, tmp_path):
     grid = np.asarray(Image.open(tmp_path / "GAN_epoch0.png").convert("L"))
     fakes = model.engine.last_batch()[0][:16]
     expected = np.round((np.clip(fakes, -1, 1) + 1) * 127.5).astype(np.uint8)
-    scale = grid.shape[0] // (4 * 29)
-    tile = grid[8:8 + 28 * scale:scale, 8:8 + 28 * scale:scale]
-    np.testing.assert_allclose(tile, expected[0].reshape(28, 28), atol=1)
+    assert grid.shape == (4 * 115, 4 * 115)  # 4x4 tiles of 28 with 1-pixel gutters, 4x zoom
+    np.testing.assert_array_equal(grid[:112:4, :112:4], expected[0].reshape(28, 28))
 
 
 def test_tutorial_gan_sums_its_gradients_and_the_modern_api_means_them():
@@ -314,3 +313,24 @@ def _assert_same_params(a, b):
     assert sa.keys() == sb.keys()
     for k in sa:
         np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+
+
+def test_tutorial_grids_show_inline_in_a_notebook(mnist, tmp_path, monkeypatch):
+    import sys
+    import types
+
+    import fastgan.tutorial
+    shown = []
+    display = types.ModuleType("IPython.display")
+    display.Image = lambda filename: filename
+    display.display = shown.append
+    ipython = types.ModuleType("IPython")
+    ipython.display = display
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", display)
+    monkeypatch.setattr(fastgan.tutorial, "_in_notebook", lambda: True)
+    x_train, y_train = mnist
+    model = GAN([3], epochs=1, display_epochs=1, out_dir=tmp_path, gif_path=tmp_path / "a.gif",
+                g_layers=[4, 8, 784], d_layers=[784, 8, 1], backend="numpy", verbose=False)
+    model.train(x_train[:1000], y_train[:1000])
+    assert shown == [os.path.join(tmp_path, "GAN_epoch0.png")]
