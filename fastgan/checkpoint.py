@@ -94,6 +94,9 @@ def _parse_json(path, what, text):
 def _parse_config(path, text):
     try:
         values = _parse_json(path, "config", text)
+        if isinstance(values, dict) and "loss_reduction" not in values \
+                and values.get("optimizer") == "adam":
+            values["decay_rate"] = 0.0  # written before Adam applied decay_rate: it ignored it
         threads = values.get("threads") if isinstance(values, dict) else None
         if isinstance(threads, int) and threads > available_cores():
             # the thread count changes speed only (on one machine, not a single bit)

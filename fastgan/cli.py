@@ -17,18 +17,31 @@ def _ints(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of ints")
 
 
+def _cuts(text):
+    """"10:0.01,20:0.1" -> [[10, 0.01], [20, 0.1]] (epoch: factor)."""
+    try:
+        return [[int(e), float(f)] for e, f in (c.split(":") for c in text.split(",") if c)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of EPOCH:FACTOR, e.g. 10:0.01")
+
+
+_TYPES = {"ints": _ints, "cuts": _cuts}
+
+
 def _train_parser(sub):
     p = sub.add_parser("train", help="train a GAN, writing pictures and checkpoints into --out")
-    p.add_argument("--dataset", default=None, help="mnist-sample (default, embedded), mnist, "
-                   "fashion-mnist, bimodal, parabola, ring8, grid25, an IDX folder or an .npz")
+    p.add_argument("--dataset", "--data_dir", default=None,
+                   help="mnist-sample (default, embedded), mnist, fashion-mnist, bimodal, "
+                   "parabola, ring8, grid25, an IDX folder or an .npz")
     p.add_argument("--digits", type=_ints, help="keep these labels only, e.g. 3,5")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=int, help="train this many epochs (run total)")
     length.add_argument("--minutes", type=float, help="train for this many minutes")
+    length.add_argument("--steps", type=int, help="train this many steps (run total)")
     p.add_argument("--preset", help=f"{', '.join(PRESETS)} (default: the data set's own)")
     for flag, kind, text in commands.CONFIG_FLAGS:
         p.add_argument(flag, *commands.FLAG_ALIASES.get(flag, []),
-                       type=_ints if kind == "ints" else kind, help=text)
+                       type=_TYPES.get(kind, kind), help=text)
     cond = p.add_mutually_exclusive_group()
     cond.add_argument("--conditional", action="store_true",
                       help="conditional GAN: labels one-hot into G and D")

@@ -8,7 +8,7 @@ from .data import load_dataset
 from .fileio import atomic_path
 from .gan import GAN
 from .grid import class_rows
-from .presets import default_preset, preset
+from .presets import default_preset, preset, split_run_keys
 from .run import CHECKPOINT, RunFolder, read_meta, run_dataset
 
 # (flag, type, help) of every Config option the CLI sets; the field is the flag's name.
@@ -18,7 +18,12 @@ CONFIG_FLAGS = [
     ("--g-learning-rate", float, "generator learning rate (default --learning-rate)"),
     ("--d-learning-rate", float, "discriminator learning rate (default --learning-rate)"),
     ("--optimizer", str, "sgd or adam"),
-    ("--decay-rate", float, "SGD per-epoch decay: lr <- lr / (1 + decay * epoch)"),
+    ("--decay-rate", float, "per-epoch decay: lr <- lr / (1 + decay * epoch) (default: "
+     "1e-4 for sgd, 0 for adam)"),
+    ("--learning-rate-schedule", "cuts", "multiply the learning rate by F from epoch E on, "
+     "e.g. 10:0.01 or 10:0.1,20:0.1"),
+    ("--loss-reduction", str, "mean (default) or sum (the NumPy tutorial's gradient scale)"),
+    ("--noise", str, "G's input noise: normal (default) or uniform in [-1, 1]"),
     ("--beta1", float, "Adam beta1"),
     ("--beta2", float, "Adam beta2"),
     ("--eps", float, "Adam epsilon"),
@@ -28,7 +33,7 @@ CONFIG_FLAGS = [
     ("--g-activation", str, "generator hidden activation"),
     ("--d-activation", str, "discriminator hidden activation"),
     ("--alpha", float, "leaky_relu slope"),
-    ("--g-output", str, "tanh (images) or linear (points)"),
+    ("--g-output", str, "tanh (images), linear (points) or sigmoid"),
     ("--loss", str, "non-saturating, minimax, least-squares, hinge, wasserstein"),
     ("--d-steps", int, "discriminator steps per generator step"),
     ("--dropout", float, "dropout rate on D's hidden layers"),
@@ -42,9 +47,10 @@ CONFIG_FLAGS = [
     ("--seed", int, "seed of weights, noise, shuffling and dropout"),
     ("--threads", int, "cores to use (default all)"),
 ]
-# shorter spellings the CLI also accepts
-FLAG_ALIASES = {"--learning-rate": ["--lr"], "--g-learning-rate": ["--g-lr"],
-                "--d-learning-rate": ["--d-lr"]}
+# other spellings the CLI also accepts: shorter ones, and the PyTorch MLP GAN tutorial's
+FLAG_ALIASES = {"--learning-rate": ["--lr", "-lr", "--learning_rate"],
+                "--g-learning-rate": ["--g-lr"], "--d-learning-rate": ["--d-lr"],
+                "--batch-size": ["--batch_size"], "--seed": ["--random_seed"]}
 
 
 def config_options(options):
@@ -66,11 +72,11 @@ def config_options(options):
 class TrainJob:
     """A `fastgan train` run: a RunFolder plus what it needs to report."""
 
-    def __init__(self, folder, epochs, minutes):
-        self.folder, self.epochs, self.minutes = folder, epochs, minutes
+    def __init__(self, folder, epochs, minutes, steps=None):
+        self.folder, self.epochs, self.minutes, self.steps = folder, epochs, minutes, steps
 
     def run(self, progress=True, should_stop=None):
-        return self.folder.train(self.epochs, self.minutes, progress, should_stop)
+        return self.folder.train(self.epochs, self.minutes, progress, should_stop, self.steps)
 
     def summary(self, reason):
         out, tr = self.folder.out, self.folder.gan.trainer
@@ -91,10 +97,12 @@ def prepare_train(options):
         raise ValueError(f"{out} already holds a run (checkpoint.npz); add --resume to "
                          f"continue it or choose another --out")
     _check_length(options)
-    spec = options.get("dataset") or "mnist-sample"
-    dataset = load_dataset(spec, digits=options.get("digits"), seed=options.get("seed") or 0)
-    name = options.get("preset") or default_preset(spec)
+    name = options.get("preset") or default_preset(options.get("dataset") or "mnist-sample")
     fields = preset(name)
+    run = split_run_keys(fields)
+    spec = options.get("dataset") or run.get("dataset") or "mnist-sample"
+    dataset = load_dataset(spec, digits=options.get("digits"), seed=options.get("seed") or 0,
+                           n_points=run.get("points", 10000))
     fields.update(config_options(options))
     if options.get("conditional"):
         if dataset.y is None:
@@ -105,20 +113,24 @@ def prepare_train(options):
     elif fields.get("n_classes"):
         # a conditional preset fits the data's classes, or trains unconditionally without labels
         fields["n_classes"] = 0 if dataset.y is None else _class_count(dataset)
-    # run length: --epochs, else --minutes, else the preset's own (minutes or epochs)
-    preset_minutes = fields.pop("minutes", None)
-    epochs, minutes = options.get("epochs"), options.get("minutes")
-    if epochs is None and minutes is None:
-        minutes = preset_minutes
+    # run length: --epochs, --steps or --minutes, else the preset's own (minutes or epochs)
+    epochs, minutes, steps = (options.get(k) for k in ("epochs", "minutes", "steps"))
+    if epochs is None and minutes is None and steps is None:
+        minutes = run.get("minutes")
     epochs = fields["epochs"] if epochs is None else epochs
     fields["epochs"] = epochs
     config = Config.from_dict(fields)
     _check_fits(config, dataset)
     gan = GAN.from_config(config)
     meta = {"dataset": spec, "digits": options.get("digits"), "preset": name,
-            "epochs": epochs, "minutes": minutes}
+            "epochs": epochs, "minutes": minutes, "steps": steps, "points": len(dataset.x)}
     folder = RunFolder(gan, dataset, out, meta, **_folder_options(options, dataset, meta))
-    return TrainJob(folder, epochs if minutes is None else 10**9, minutes)
+    return TrainJob(folder, _epoch_limit(epochs, minutes, steps), minutes, steps)
+
+
+def _epoch_limit(epochs, minutes, steps):
+    """--minutes and --steps end a run on their own; --epochs when neither is given."""
+    return epochs if minutes is None and steps is None else 10**9
 
 
 def _class_count(dataset):
@@ -166,20 +178,23 @@ def _resume_job(out, options):
         raise ValueError(f"nothing to resume: {path} does not exist")
     meta = read_meta(out)
     gan = GAN.load(path)
-    dataset = load_dataset(meta["dataset"], digits=meta.get("digits"), seed=gan.config.seed)
+    dataset = load_dataset(meta["dataset"], digits=meta.get("digits"), seed=gan.config.seed,
+                           n_points=meta.get("points") or 10000)
     epochs = options.get("epochs") or meta.get("epochs") or gan.config.epochs
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"{out}/config.json records epochs={epochs!r}; pass --epochs N")
-    meta = {**meta, "epochs": epochs}
-    folder = RunFolder(gan, dataset, out, meta, **_folder_options(options, dataset, meta))
     minutes = options.get("minutes")
-    return TrainJob(folder, epochs if minutes is None else 10**9, minutes)
+    steps = options.get("steps") or (meta.get("steps") if minutes is None else None)
+    meta = {**meta, "epochs": epochs, "steps": steps}
+    folder = RunFolder(gan, dataset, out, meta, **_folder_options(options, dataset, meta))
+    return TrainJob(folder, _epoch_limit(epochs, minutes, steps), minutes, steps)
 
 
 def _check_length(options):
-    epochs, minutes = options.get("epochs"), options.get("minutes")
-    if epochs is not None and epochs < 1:
-        raise ValueError(f"--epochs {epochs} must be at least 1")
+    minutes = options.get("minutes")
+    for flag in ("epochs", "steps"):
+        if options.get(flag) is not None and options[flag] < 1:
+            raise ValueError(f"--{flag} {options[flag]} must be at least 1")
     if minutes is not None and not minutes > 0:
         raise ValueError(f"--minutes {minutes} must be more than 0")
 

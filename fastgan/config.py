@@ -12,8 +12,10 @@ MAX_PARAMS = 1 << 30     # parameters of G and D together
 LOSSES = ("non-saturating", "minimax", "least-squares", "hinge", "wasserstein")
 OPTIMIZERS = ("sgd", "adam")
 HIDDEN = ("relu", "leaky_relu", "tanh", "sigmoid")
-G_OUTPUTS = ("tanh", "linear")
+G_OUTPUTS = ("tanh", "linear", "sigmoid")
 DTYPES = ("float32", "float64")
+REDUCTIONS = ("mean", "sum")
+NOISES = ("normal", "uniform")
 # keys of configs saved by earlier versions, read under their current names
 _RENAMED = {"g_lr": "g_learning_rate", "d_lr": "d_learning_rate"}
 
@@ -38,7 +40,10 @@ class Config:
     learning_rate: float = 1e-3
     g_learning_rate: float | None = None
     d_learning_rate: float | None = None
-    decay_rate: float = 1e-4
+    decay_rate: float | None = None
+    learning_rate_schedule: list = dataclasses.field(default_factory=list)
+    loss_reduction: str = "mean"
+    noise: str = "normal"
     beta1: float = 0.5
     beta2: float = 0.999
     eps: float = 1e-8
@@ -73,6 +78,11 @@ class Config:
         _check_choice("g_activation", self.g_activation, HIDDEN)
         _check_choice("d_activation", self.d_activation, HIDDEN)
         _check_choice("g_output", self.g_output, G_OUTPUTS)
+        _check_choice("loss_reduction", self.loss_reduction, REDUCTIONS)
+        _check_choice("noise", self.noise, NOISES)
+        self.learning_rate_schedule = _check_schedule(self.learning_rate_schedule)
+        if self.decay_rate is None:  # the NumPy tutorial's decay for SGD; Adam adapts itself
+            self.decay_rate = 1e-4 if self.optimizer == "sgd" else 0.0
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("dtype", self.dtype, DTYPES)
@@ -155,6 +165,21 @@ def _check_layers(name, sizes):
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 1 <= s <= MAX_SIZE:
             raise ValueError(f"{name}={list(sizes)} holds {s!r}; every size must be an int "
                              f"from 1 to {MAX_SIZE}")
+
+
+def _check_schedule(schedule):
+    """[[epoch, factor], ...] -> sorted [[int, float], ...]: from `epoch` on, lr *= factor."""
+    fix = "give [[epoch, factor], ...], e.g. [[50, 0.01]] to cut the rate 100x from epoch 50"
+    if not isinstance(schedule, (list, tuple)):
+        raise ValueError(f"learning_rate_schedule={schedule!r} is not a list; {fix}")
+    out = []
+    for cut in schedule:
+        if not isinstance(cut, (list, tuple)) or len(cut) != 2:
+            raise ValueError(f"learning_rate_schedule holds {cut!r}; {fix}")
+        _check_int("learning_rate_schedule epoch", cut[0], low=1)
+        _check_float("learning_rate_schedule factor", cut[1], low=0, open_low=True)
+        out.append([int(cut[0]), float(cut[1])])
+    return sorted(out)
 
 
 def _check_choice(name, value, choices):

@@ -41,6 +41,11 @@ class Engine:
         self.opt = {name: _OptState(net.params, cfg.net_learning_rate(name), cfg.optimizer)
                     for name, net in (("G", self.G), ("D", self.D))}
         self._buffers(cfg, dt)
+        half = cfg.batch_size // cfg.pack
+        # the loss heads' weight: a batch mean, or the NumPy tutorial's batch sum; the
+        # reported losses are means either way
+        self.weight = 1.0 if cfg.loss_reduction == "sum" else 1.0 / half
+        self.to_mean = 1.0 / (half * self.weight)
         self.heads = [(HEADS[h], t) for h, t in LOSS_HEADS[cfg.loss]]
         if LOSS_HEADS[cfg.loss][0][0] in _SMOOTHABLE:
             self.heads[0] = (self.heads[0][0], 1.0 - cfg.label_smoothing)
@@ -83,7 +88,7 @@ class Engine:
             np.take(data, idx, axis=0, out=self.x_d[:n])
         else:
             self.x_d[:n, :f] = data[idx]
-        self._gaussian(self.z[:, :self.cfg.g_layers[0]])
+        draw_noise(self.rng, self.cfg.noise, self.z[:, :self.cfg.g_layers[0]])
         if self.C:
             self.labels[:n] = labels[idx]
             self.labels[n:] = self.rng.integers(self.C, size=n)
@@ -95,19 +100,19 @@ class Engine:
         dlogits = self.dw.grads[-1]
         half = n // self.P
         (hr, tr), (hf, tf) = self.heads[0], self.heads[1]
-        loss = self.be.loss_head(logits[:half], hr, tr, 1.0 / half, dlogits[:half])
-        loss += self.be.loss_head(logits[half:], hf, tf, 1.0 / half, dlogits[half:])
+        loss = self.be.loss_head(logits[:half], hr, tr, self.weight, dlogits[:half])
+        loss += self.be.loss_head(logits[half:], hf, tf, self.weight, dlogits[half:])
         backward(self.be, self.D, self.dw, self.x_dv, dlogits, slice(None), want_dw=True)
         self._update("D", self.D)
         if self.cfg.clip:
             self.be.clip_update(self.D.params, self.cfg.clip)
-        return loss
+        return loss * self.to_mean
 
     def _fill_d_input(self, fake):
         n, f = self.n, self.f
         self.x_d[n:, :f] = fake
         if self.noise is not None:
-            self._gaussian(self.noise)
+            draw_noise(self.rng, "normal", self.noise)
             self.noise *= self.cfg.instance_noise
             self.x_d[:, :f] += self.noise
         if self.C:
@@ -120,7 +125,7 @@ class Engine:
         logits = self._forward(self.D, self.dw, self.x_dv[fake], fake)
         dlogits = self.dw.grads[-1][fake]
         hg, tg = self.heads[2]
-        loss = self.be.loss_head(logits, hg, tg, 1.0 / half, dlogits)
+        loss = self.be.loss_head(logits, hg, tg, self.weight, dlogits) * self.to_mean
         backward(self.be, self.D, self.dw, self.x_dv[fake], dlogits, fake, want_dx=True)
         dfake = self.dw.dx0[fake].reshape(self.n, self.f + self.C)
         if self.direct:
@@ -133,12 +138,6 @@ class Engine:
         if self.G_ema is not None:
             self.be.ema_update(self.G_ema.params, self.G.params, self.cfg.ema)
         return loss
-
-    def _gaussian(self, out):
-        if out.flags.c_contiguous:
-            self.rng.standard_normal(dtype=self.dtype.type, out=out)
-        else:
-            out[...] = self.rng.standard_normal(out.shape, dtype=self.dtype.type)
 
     def _uniform(self, out):
         self.rng.random(dtype=self.dtype.type, out=out)
@@ -153,10 +152,21 @@ class Engine:
                   cfg.eps)
 
     def end_epoch(self, epoch):
-        """The NumPy tutorial's SGD schedule: lr <- lr / (1 + decay * epoch)."""
-        if self.cfg.optimizer == "sgd":
-            for opt in self.opt.values():
-                opt.learning_rate /= 1.0 + self.cfg.decay_rate * epoch
+        """Set the next epoch's learning rates, for SGD and Adam alike: the NumPy tutorial's
+        lr <- lr / (1 + decay_rate * epoch), then the cut of learning_rate_schedule (if any)
+        that starts at epoch + 1."""
+        cuts = [f for start, f in self.cfg.learning_rate_schedule if start == epoch + 1]
+        for opt in self.opt.values():
+            opt.learning_rate /= (1.0 + self.cfg.decay_rate * epoch)
+            for factor in cuts:
+                opt.learning_rate *= factor
+
+    def last_batch(self):
+        """(fakes (n, features), D's mean probability on the real rows, on the fake rows) of
+        the last step; the fake rows' are from the generator step, after D's update."""
+        half = self.n // self.P
+        p = 1.0 / (1.0 + np.exp(-self.dw.outs[-1][:2 * half, 0].astype(np.float64)))
+        return self.gw.outs[-1][:, :self.f], float(p[:half].mean()), float(p[half:].mean())
 
     # --- sampling -------------------------------------------------------------------
     def generate(self, z, labels=None, chunk=1024):
@@ -174,6 +184,20 @@ class Engine:
                 _one_hot(zc[rows], z.shape[1], labels[lo:lo + chunk])
             out[lo:lo + chunk] = forward(self.be, G, ws, zc[rows], rows)
         return out
+
+
+def draw_noise(rng, kind, out):
+    """Fill `out` (rows, nz) with "normal" (standard normal) or "uniform" ([-1, 1]) noise;
+    return it."""
+    draw = rng.standard_normal if kind == "normal" else rng.random
+    if out.flags.c_contiguous:
+        draw(dtype=out.dtype.type, out=out)
+    else:
+        out[...] = draw(out.shape, dtype=out.dtype.type)
+    if kind == "uniform":
+        out *= 2
+        out -= 1
+    return out
 
 
 def _one_hot(buf, start, labels):

@@ -7,9 +7,9 @@ from .backends import get_backend
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config
 from .data.sources import scale_images, select_digits
-from .engine import Engine
+from .engine import Engine, draw_noise
 from .threads import thread_settings
-from .train import Trainer
+from .train import Trainer, check_losses
 
 _OPTIONS = {f.name for f in dataclasses.fields(Config)} - {"g_layers", "d_layers"}
 
@@ -18,8 +18,15 @@ class GAN:
     """A generator/discriminator pair of MLPs and everything needed to train them.
 
     Called like the NumPy tutorial's class, ``GAN([3])`` builds its GAN: G 100-128-784 (relu,
-    tanh), D 784-128-1 (leaky relu, sigmoid), SGD with lr <- lr / (1 + decay * epoch).
-    Keyword options set everything else; see `Config` for the list.
+    tanh), D 784-128-1 (leaky relu, sigmoid), SGD with lr <- lr / (1 + decay * epoch), and
+    its gradient scale: given `numbers`, the losses are summed over the batch, as the
+    tutorial's backward pass does, so its learning rates mean what they mean there (64x a
+    batch mean's step at batch 64). Built without `numbers` (the modern API), the losses are
+    batch means. `loss_reduction` says so explicitly either way.
+
+    The tutorial's discriminator backward reuses the fake pass's pre-activations for the real
+    pass (its `z0_d` holds the last forward's); fastgan backpropagates each pass through its
+    own activations, the correct gradient.
 
     Parameters
     ----------
@@ -29,21 +36,24 @@ class GAN:
     input_layer_size_g, hidden_layer_size_g, hidden_layer_size_d, image_size : int
         The tutorial's layer sizes, used unless `g_layers` / `d_layers` are given.
     display_epochs : int
-        `train` prints the losses and saves a sample grid every this many epochs.
+        `train` prints the tutorial's line and saves a grid every this many epochs.
     create_gif : bool
         `train` ends with a GIF of the sample grids.
     g_layers, d_layers : list of int, optional
         Full layer sizes, input first; D must end in 1.
     out_dir : str
-        Folder for `train`'s pictures.
+        Folder for `train`'s grids (the tutorial's GAN_sample_images).
+    gif_path : str
+        Where `train` writes the GIF (the tutorial's GAN.gif).
     **options
         Any other field of `Config` (optimizer, loss, dropout, dtype, backend, seed, threads...).
     """
 
     def __init__(self, numbers=None, epochs=100, batch_size=64, input_layer_size_g=100,
                  hidden_layer_size_g=128, hidden_layer_size_d=128, learning_rate=1e-3,
-                 decay_rate=1e-4, image_size=28, display_epochs=5, create_gif=True, *,
-                 g_layers=None, d_layers=None, out_dir="gan_images", verbose=True, **options):
+                 decay_rate=None, image_size=28, display_epochs=5, create_gif=True, *,
+                 g_layers=None, d_layers=None, out_dir="GAN_sample_images",
+                 gif_path="GAN.gif", verbose=True, **options):
         unknown = sorted(set(options) - _OPTIONS)
         if unknown:
             raise TypeError(f"GAN() got unknown option(s) {', '.join(unknown)}; "
@@ -53,6 +63,7 @@ class GAN:
             g_layers = [input_layer_size_g, hidden_layer_size_g, pixels]
         if d_layers is None:
             d_layers = [pixels, hidden_layer_size_d, 1]
+        options.setdefault("loss_reduction", "mean" if numbers is None else "sum")
         config = Config(g_layers=list(g_layers), d_layers=list(d_layers), epochs=epochs,
                         batch_size=batch_size, learning_rate=learning_rate,
                         decay_rate=decay_rate, **options)
@@ -62,6 +73,7 @@ class GAN:
         self.display_epochs = _positive_int("display_epochs", display_epochs)
         self.create_gif = bool(create_gif)
         self.out_dir = out_dir
+        self.gif_path = gif_path
         self.verbose = verbose
 
     def _setup(self, config):
@@ -83,7 +95,8 @@ class GAN:
         gan.image_size = gan_options.get("image_size", 28)
         gan.display_epochs = gan_options.get("display_epochs", 5)
         gan.create_gif = gan_options.get("create_gif", True)
-        gan.out_dir = gan_options.get("out_dir", "gan_images")
+        gan.out_dir = gan_options.get("out_dir", "GAN_sample_images")
+        gan.gif_path = gan_options.get("gif_path", "GAN.gif")
         gan.verbose = gan_options.get("verbose", True)
         return gan
 
@@ -94,9 +107,9 @@ class GAN:
         The "fastgan" preset is conditional (n_classes=10): fit it with labels, or pass
         n_classes=0.
         """
-        from .presets import preset
+        from .presets import preset, split_run_keys
         fields = preset(name)
-        fields.pop("minutes", None)
+        split_run_keys(fields)
         gan_options = {k: options.pop(k) for k in list(options) if k not in _OPTIONS
                        and k not in ("g_layers", "d_layers")}
         fields.update(options)
@@ -106,24 +119,28 @@ class GAN:
     def train(self, x_train, y_train):
         """The tutorial's entry point: train on raw uint8 images, return (J_Ds, J_Gs).
 
-        Keeps the digits in `numbers`, scales to [-1, 1], prints the losses and saves a sample
-        grid every `display_epochs` epochs into `out_dir`, and a GIF at the end.
+        Keeps the digits in `numbers`, scales to [-1, 1]; every `display_epochs` epochs
+        prints the tutorial's line and saves a 4x4 grid of the batch's fakes as
+        `out_dir`/GAN_epoch{e}.png (shown inline in a notebook); at the end the GIF
+        `gif_path`. See `fastgan.tutorial.TutorialPictures`.
         """
         from .tutorial import TutorialPictures
         x, y = select_digits(scale_images(x_train), np.asarray(y_train), self.numbers)
-        pictures = TutorialPictures(self, self.out_dir, self.display_epochs, self.verbose)
+        pictures = TutorialPictures(self, self.out_dir, self.display_epochs, self.verbose,
+                                    self.gif_path)
         history = self.fit(x, y if self.config.n_classes else None, on_epoch=pictures.on_epoch)
         if self.create_gif:
             pictures.make_gif()
         return history["d_loss"], history["g_loss"]
 
     def fit(self, X, y=None, epochs=None, minutes=None, on_step=None, on_epoch=None,
-            should_stop=None):
+            should_stop=None, steps=None):
         """Train on float data X (n, features); return the history {"d_loss", "g_loss"}.
 
         Writes no files. Calling fit again continues the same run (same data expected).
-        `epochs` counts from the start of the run (default config.epochs); `minutes` caps
-        the wall time of this call. Callbacks as in `Trainer.run`.
+        `epochs` and `steps` count from the start of the run (default: config.epochs, and
+        no step limit), and whichever comes first ends it; `minutes` caps the wall time of
+        this call. Callbacks as in `Trainer.run`.
         """
         X = self._check_data(X)
         y = self._check_labels(y, len(X))
@@ -136,10 +153,42 @@ class GAN:
             raise ValueError(f"X has shape {X.shape} but this run was trained on "
                              f"{self.trainer.data.shape}; continue with the same data")
         epochs = self.config.epochs if epochs is None else _positive_int("epochs", epochs)
+        steps = None if steps is None else _positive_int("steps", steps)
         _check_minutes(minutes)
         with thread_settings(self.config.backend, self.config.threads):
-            self.last_stop = self.trainer.run(epochs, minutes, on_step, on_epoch, should_stop)
+            self.last_stop = self.trainer.run(epochs, minutes, on_step, on_epoch, should_stop,
+                                              steps)
         return self.history
+
+    def train_step(self, real, labels=None):
+        """One training step on a batch you drew yourself; return (d_loss, g_loss).
+
+        For a loop of your own, like the 1-D toy tutorial's ``train_gan_step``: D steps on
+        `real` and a fresh fake batch (d_steps times, on consecutive slices of `real`), then
+        G one step. The losses are batch means. `fit`'s epochs, history and learning-rate
+        schedule are left alone.
+
+        Parameters
+        ----------
+        real : ndarray, shape (batch_size * d_steps, features), floats
+        labels : ndarray of int, shape (batch_size * d_steps,), only when conditional
+        """
+        n = self.config.batch_size * self.config.d_steps
+        real = self._check_data(real)
+        if len(real) != n:
+            raise ValueError(f"real has {len(real)} rows; train_step takes batch_size * "
+                             f"d_steps = {n} (set batch_size when you build the GAN)")
+        real = np.ascontiguousarray(real, dtype=self.engine.dtype)
+        labels = self._check_labels(labels, n)
+        rows = np.arange(n)
+        with thread_settings(self.config.backend, self.config.threads), \
+                np.errstate(all="ignore"):
+            for k in range(self.config.d_steps):
+                d_loss = self.engine.d_step(real, rows[k * self.engine.n:][:self.engine.n],
+                                            labels)
+            g_loss = self.engine.g_step()
+        check_losses(d_loss, g_loss, "this step")
+        return d_loss, g_loss
 
     def _check_data(self, X):
         X = np.asarray(X)
@@ -187,7 +236,7 @@ class GAN:
         """
         n = _positive_int("n", n)
         rng = self._sample_rng if seed is None else np.random.default_rng(seed)
-        z = rng.standard_normal((n, self.config.g_layers[0]))
+        z = draw_noise(rng, self.config.noise, np.empty((n, self.config.g_layers[0])))
         labels = self._sample_labels(n, labels)
         with thread_settings(self.config.backend, self.config.threads):
             return self.engine.generate(z, labels)

@@ -1,10 +1,13 @@
 """The fixed noise and labels every picture of a run is drawn from, so its frames form a movie."""
 import numpy as np
 
+from .engine import draw_noise
+
 
 def grid_noise(config, n):
     """The fixed noise (n, nz) every picture of a run is drawn from, so frames form a movie."""
-    return np.random.default_rng([config.seed, 2]).standard_normal((n, config.g_layers[0]))
+    rng = np.random.default_rng([config.seed, 2])
+    return draw_noise(rng, config.noise, np.empty((n, config.g_layers[0])))
 
 
 def class_rows(classes, n):

@@ -160,6 +160,42 @@ def save_toy_plot(samples, toy, path, title=None, real=None):
     _save(fig, path, fmt)
 
 
+def save_loss_histogram(d_loss, g_loss, real, generated, path):
+    """The 1-D toy tutorial's figure: both losses per step with a dashed line at ln 2 (G's
+    loss, and half D's, when D can no longer tell real from fake), beside density
+    histograms of real and generated samples over their joint extent.
+
+    Parameters
+    ----------
+    d_loss, g_loss : sequence of float, one per step
+    real, generated : ndarray, shape (n,) or (n, 1)
+    path : str or os.PathLike
+        Target file, written atomically; the suffix picks the format.
+    """
+    d_loss, g_loss = (np.asarray(v, np.float64) for v in (d_loss, g_loss))
+    if d_loss.ndim != 1 or d_loss.shape != g_loss.shape or not len(d_loss):
+        raise ValueError(f"`d_loss` and `g_loss` must be equal-length, non-empty lists of "
+                         f"losses, got {d_loss.shape} and {g_loss.shape}")
+    real, generated = (_as_points(v, name)[:, 0] for v, name in
+                       ((real, "real"), (generated, "generated")))
+    fmt = _figure_format(path)
+    fig = _new_figure(12, 4, layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.plot(d_loss, label="D loss", color="tab:red", alpha=0.7)
+    ax1.plot(g_loss, label="G loss", color="tab:blue", alpha=0.7)
+    ax1.axhline(np.log(2), color="grey", linestyle="--", label="ln 2")
+    ax1.set_xlabel("step")
+    ax1.set_title("GAN training losses")
+    ax1.legend()
+    edges = np.linspace(*_limits(np.concatenate([real, generated])), 41)
+    ax2.hist(real, bins=edges, density=True, alpha=0.6, color="tab:red", label="real")
+    ax2.hist(generated, bins=edges, density=True, alpha=0.6, color="tab:blue",
+             label="generated")
+    ax2.set_title("real vs generated")
+    ax2.legend()
+    _save(fig, path, fmt)
+
+
 # ---- validation ---------------------------------------------------------------------------
 
 def _as_image_stack(images, image_shape):
@@ -379,21 +415,19 @@ def _plot_toy_1d(ax, samples, real, density):
 
 
 def _plot_toy_2d(ax, samples, real):
-    """Scatter samples (n, 2) over lighter real points (m, 2) in a fixed square window."""
+    """Scatter samples (n, 2) over lighter real points (m, 2) in a fixed window that fits
+    the data's own extent on each axis (a parabola 10 wide and 25 tall fills the plot)."""
     (x_lo, x_hi), (y_lo, y_hi) = (_limits((samples if real is None else real)[:, j])
                                   for j in (0, 1))
-    # a square window with equal aspect keeps the picture undistorted and the axes fixed
-    half = max(x_hi - x_lo, y_hi - y_lo) / 2
-    cx, cy = (x_lo + x_hi) / 2, (y_lo + y_hi) / 2
     if real is not None:
         ax.scatter(real[:, 0], real[:, 1], s=4, color="grey", alpha=0.25, label="real",
                    zorder=1, linewidths=0)
-    outside = np.count_nonzero((np.abs(samples - (cx, cy)) > half).any(axis=1))
+    outside = np.count_nonzero((samples[:, 0] < x_lo) | (samples[:, 0] > x_hi)
+                               | (samples[:, 1] < y_lo) | (samples[:, 1] > y_hi))
     ax.scatter(samples[:, 0], samples[:, 1], s=4, color="tab:blue", alpha=0.7,
                label=_generated_label(outside, len(samples)), zorder=2, linewidths=0)
-    ax.set_xlim(cx - half, cx + half)
-    ax.set_ylim(cy - half, cy + half)
-    ax.set_aspect("equal")
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
 
 
 def _generated_label(outside, n):

@@ -1,21 +1,46 @@
 """Named recipes: the tutorials' GANs, and fastgan's own defaults per kind of data.
 
-A preset is a dict of `Config` fields plus the run length (`minutes`, else `epochs`);
-explicit options override it. A preset's n_classes means "conditional when the data has
+A preset is a dict of `Config` fields plus what the run needs besides (RUN_KEYS): its
+length in `minutes` (else `epochs`), and for a tutorial's toy recipe its data set and the
+number of points to draw. Explicit options override it. A preset's n_classes means "conditional when the data has
 labels": the CLI sets it to the data's class count, or 0 without labels.
 """
 PRESETS = {
-    # The NumPy tutorial: G 100-128-784, D 784-128-1, SGD 1e-3 with per-epoch decay 1e-4.
+    # The NumPy tutorial: G 100-128-784, D 784-128-1, SGD 1e-3 with per-epoch decay 1e-4,
+    # gradients summed over the batch as its backward pass does. It trains one digit:
+    # fastgan train --preset numpy-tutorial --digits 3.
     "numpy-tutorial": dict(
         g_layers=[100, 128, 784], d_layers=[784, 128, 1], g_activation="relu",
         d_activation="leaky_relu", alpha=0.01, optimizer="sgd", learning_rate=1e-3,
-        decay_rate=1e-4, batch_size=64, epochs=100, dtype="float64"),
-    # The PyTorch MLP GAN: leaky relu 0.2, dropout 0.3 in D, Adam 2e-4, BCE, batch 100.
+        decay_rate=1e-4, loss_reduction="sum", batch_size=64, epochs=100, dtype="float64"),
+    # The Adam tutorial: a deeper G on uniform noise, Adam at a high rate, then cut 100x.
+    "adam-tutorial": dict(
+        g_layers=[100, 200, 560, 784], d_layers=[784, 128, 1], g_activation="relu",
+        d_activation="leaky_relu", alpha=0.01, optimizer="adam", learning_rate=1e-3,
+        beta1=0.9, noise="uniform", learning_rate_schedule=[[10, 0.01]], batch_size=64,
+        epochs=20, dtype="float64"),
+    # The PyTorch MLP GAN at its command line's defaults: Adam 1e-4, batch 32, 50 epochs;
+    # leaky relu 0.2 and dropout 0.3 in D, BCE.
     "pytorch-tutorial": dict(
         g_layers=[100, 256, 512, 1024, 784], d_layers=[784, 1024, 512, 256, 1],
         g_activation="leaky_relu", d_activation="leaky_relu", alpha=0.2, dropout=0.3,
-        optimizer="adam", learning_rate=2e-4, beta1=0.9, beta2=0.999, batch_size=100,
-        epochs=200, dtype="float32"),
+        optimizer="adam", learning_rate=1e-4, beta1=0.9, beta2=0.999, batch_size=32,
+        epochs=50, dtype="float32"),
+    # The TensorFlow 2-D toy: 1,000 points on the parabola, G and D with two leaky relu
+    # layers of 10, uniform noise, Adam 1e-3, 5,000 epochs.
+    "toy-2d-tutorial": dict(
+        g_layers=[2, 10, 10, 2], d_layers=[2, 10, 10, 1], g_activation="leaky_relu",
+        d_activation="leaky_relu", alpha=0.2, g_output="linear", optimizer="adam",
+        learning_rate=1e-3, beta1=0.9, noise="uniform", batch_size=256, epochs=5000,
+        dataset="parabola", points=1000, dtype="float32"),
+    # The NumPy 1-D toy: G 4-16-16-1 and D 1-16-16-1, relu, sigmoid outputs (G's cannot
+    # reach the modes at -2 and 2: docs/tutorials.md), plain steps of 0.005, 400 steps of 64
+    # fresh samples (one epoch of 25,600).
+    "toy-1d-tutorial": dict(
+        g_layers=[4, 16, 16, 1], d_layers=[1, 16, 16, 1], g_activation="relu",
+        d_activation="relu", g_output="sigmoid", optimizer="sgd", learning_rate=0.005,
+        decay_rate=0.0, batch_size=64, epochs=1, dataset="bimodal", points=25600,
+        dtype="float64"),
     # fastgan's default for 28x28 images, chosen by 2-minute trials (README): conditional
     # when the data has labels (samples draw every class in turn), small nets that take
     # many steps, an EMA of G for sampling. Runs 5 minutes unless told otherwise.
@@ -50,6 +75,14 @@ DATASET_PRESETS = {"mnist-sample": "fastgan", "mnist": "fastgan", "fashion-mnist
                    "bimodal": "toy-1d", "parabola": "toy-curve", "ring8": "toy-2d",
                    "grid25": "toy-2d"}
 DEFAULT_PRESET = "fastgan"
+
+
+RUN_KEYS = ("minutes", "dataset", "points")
+
+
+def split_run_keys(fields):
+    """Remove and return the preset's RUN_KEYS from `fields`, leaving Config fields."""
+    return {k: fields.pop(k) for k in RUN_KEYS if k in fields}
 
 
 def preset(name):

@@ -12,12 +12,13 @@ import time
 
 from .fileio import atomic_write_text
 from .grid import class_rows, grid_noise
-from .plots import save_gif, save_image_grid, save_loss_curves, save_toy_plot
+from .plots import (save_gif, save_image_grid, save_loss_curves, save_loss_histogram,
+                    save_toy_plot)
 from .progress import Progress
 
 CONFIG = "config.json"
 CHECKPOINT = "checkpoint.npz"
-_RUN_KEYS = {"dataset", "digits", "epochs", "minutes", "preset"}  # config.json beside "config"
+_RUN_KEYS = {"dataset", "digits", "epochs", "minutes", "steps", "points", "preset"}  # config.json beside "config"
 
 
 class RunFolder:
@@ -57,8 +58,9 @@ class RunFolder:
     def checkpoint_path(self):
         return os.path.join(self.out, CHECKPOINT)
 
-    def train(self, epochs, minutes=None, progress=True, should_stop=None):
-        """Train to `epochs` (or for `minutes`), writing as it goes; return the stop reason."""
+    def train(self, epochs, minutes=None, progress=True, should_stop=None, steps=None):
+        """Train to `epochs` or `steps` (or for `minutes`), writing as it goes; return the stop
+        reason."""
         os.makedirs(os.path.join(self.out, "samples"), exist_ok=True)
         atomic_write_text(os.path.join(self.out, CONFIG), json.dumps(
             {"config": dataclasses.asdict(self.gan.config), **self.meta}, indent=2))
@@ -67,8 +69,10 @@ class RunFolder:
         metrics = MetricsLog(os.path.join(self.out, "metrics.jsonl"), keep_steps=step0)
         self.eval_records = metrics.kept_evals
         per_epoch = len(self.dataset.x) // (self.gan.config.batch_size * self.gan.config.d_steps)
-        bar = Progress(self.gan, epochs * per_epoch, None if minutes is None else 60.0 * minutes,
-                       enabled=progress)
+        if steps is not None:  # frames and the bar count the epochs the steps span
+            epochs = min(epochs, -(-steps // per_epoch))
+        bar = Progress(self.gan, min(epochs * per_epoch, steps or epochs * per_epoch),
+                       None if minutes is None else 60.0 * minutes, enabled=progress)
         self._every = self._frame_every(epochs, minutes)
 
         def on_step(trainer, d_loss, g_loss):
@@ -78,7 +82,8 @@ class RunFolder:
         try:
             labels = self.dataset.y if self.gan.config.n_classes else None
             self.gan.fit(self.dataset.x, labels, epochs=epochs, minutes=minutes, on_step=on_step,
-                         on_epoch=lambda tr: self._on_epoch(tr, metrics), should_stop=should_stop)
+                         on_epoch=lambda tr: self._on_epoch(tr, metrics), should_stop=should_stop,
+                         steps=steps)
         finally:
             bar.close()
             metrics.close()
@@ -149,6 +154,10 @@ class RunFolder:
                       for r in self.eval_records if "fid" in r["eval"]]
             save_loss_curves(records, os.path.join(self.out, "losses.png"),
                              eval_records=curves or None)
+            if self.dataset.kind == "points" and self.dataset.x.shape[1] == 1:
+                save_loss_histogram(h["d_loss"], h["g_loss"], self.dataset.x[:len(self._z)],
+                                    self.gan.engine.generate(self._z),
+                                    os.path.join(self.out, "losses_histogram.png"))
 
 
 class MetricsLog:

@@ -55,8 +55,10 @@ class Trainer:
         self.perm = perm if pos["batch"] > 0 else None
         self.history = {"d_loss": list(pos["d_loss"]), "g_loss": list(pos["g_loss"])}
 
-    def run(self, epochs, minutes=None, on_step=None, on_epoch=None, should_stop=None):
-        """Train until `epochs` epochs are done, `minutes` pass, or should_stop() is true.
+    def run(self, epochs, minutes=None, on_step=None, on_epoch=None, should_stop=None,
+            steps=None):
+        """Train until `epochs` epochs (or `steps` steps, both run totals) are done, `minutes`
+        pass, or should_stop() is true.
 
         on_step(trainer, d_loss, g_loss) runs after every step, on_epoch(trainer) after each
         epoch (after the learning-rate decay). Returns the reason it stopped: "done", "time"
@@ -65,7 +67,7 @@ class Trainer:
         deadline = None if minutes is None else time.perf_counter() + 60.0 * minutes
         # overflow shows up as a non-finite loss, which stops the run with a clear message
         with np.errstate(all="ignore"):
-            while self.epoch < epochs:
+            while self.epoch < epochs and (steps is None or self.step < steps):
                 if self.batch == 0:
                     self.perm = self.engine.rng.permutation(self.data.shape[0])
                 d_loss, g_loss = self._one_step()
@@ -96,11 +98,7 @@ class Trainer:
         g_loss = eng.g_step()
         self.batch += 1
         self.step += 1
-        if not (math.isfinite(d_loss) and math.isfinite(g_loss)):
-            raise TrainingDiverged(
-                f"loss became {d_loss if not math.isfinite(d_loss) else g_loss} at step "
-                f"{self.step}; lower the learning rate or use float64, and resume from the "
-                f"last good checkpoint")
+        check_losses(d_loss, g_loss, f"step {self.step}")
         self.history["d_loss"].append(d_loss)
         self.history["g_loss"].append(g_loss)
         return d_loss, g_loss
@@ -112,3 +110,11 @@ class Trainer:
                 raise TrainingDiverged(
                     f"the {name}'s weights became NaN or infinite by step {self.step}; lower "
                     f"the learning rate and resume from the last good checkpoint")
+
+
+def check_losses(d_loss, g_loss, where):
+    """Raise TrainingDiverged if either loss is NaN or infinite."""
+    if not (math.isfinite(d_loss) and math.isfinite(g_loss)):
+        raise TrainingDiverged(
+            f"loss became {d_loss if not math.isfinite(d_loss) else g_loss} at {where}; "
+            f"lower the learning rate or use float64, and resume from the last good checkpoint")

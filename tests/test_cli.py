@@ -121,7 +121,7 @@ def test_explicit_flags_override_the_preset(images, tmp_path, capsys):
     assert c["learning_rate"] == 0.001
     assert c["g_layers"] == [100, 256, 512, 1024, 784]
     assert c["d_layers"] == [784, 1024, 512, 256, 1]
-    assert (c["optimizer"], c["dropout"], c["batch_size"], c["alpha"]) == ("adam", 0.3, 100, 0.2)
+    assert (c["optimizer"], c["dropout"], c["batch_size"], c["alpha"]) == ("adam", 0.3, 32, 0.2)
 
 
 def train_toy_epoch(dataset, out, capsys):

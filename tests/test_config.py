@@ -69,7 +69,7 @@ BAD_FIELDS = [
     ("d_layers", [784, 0, 1], ValueError, "d_layers"),
     ("g_activation", "swish", ValueError, "g_activation='swish'"),
     ("d_activation", "gelu", ValueError, "d_activation='gelu'"),
-    ("g_output", "sigmoid", ValueError, "g_output"),
+    ("g_output", "relu", ValueError, "g_output"),
     ("loss", "bce", ValueError, "loss='bce'"),
     ("optimizer", "rmsprop", ValueError, "optimizer='rmsprop'"),
     ("dtype", "float16", ValueError, "dtype='float16'"),

@@ -31,21 +31,61 @@ def mnist():
 
 
 # --- the tutorial's script --------------------------------------------------------------
-def test_tutorial_script_runs_unchanged(mnist, tmp_path, capsys):
+def test_tutorial_script_runs_unchanged(mnist, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
     x_train, y_train = mnist
-    model = GAN([3], epochs=2, display_epochs=1, out_dir=tmp_path)
+    model = GAN([3], epochs=2, display_epochs=1)
     J_Ds, J_Gs = model.train(x_train, y_train)
 
     steps = int(np.sum(y_train == 3)) // 64
     assert len(J_Ds) == len(J_Gs) == 2 * steps
     for losses in (J_Ds, J_Gs):
         assert all(isinstance(v, float) and math.isfinite(v) for v in losses)
-    assert sorted(os.listdir(tmp_path)) == ["epoch_0000.png", "epoch_0001.png", "gan.gif"]
-    for name in os.listdir(tmp_path):
-        assert (tmp_path / name).stat().st_size > 0
-    assert (tmp_path / "epoch_0000.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (tmp_path / "gan.gif").read_bytes()[:6] in (b"GIF87a", b"GIF89a")
-    assert re.search(r"Epoch 1: J_D = [\d.]+, J_G = [\d.]+", capsys.readouterr().out)
+    assert sorted(os.listdir(tmp_path)) == ["GAN.gif", "GAN_sample_images"]
+    images = tmp_path / "GAN_sample_images"
+    assert sorted(os.listdir(images)) == ["GAN_epoch0.png", "GAN_epoch1.png"]
+    assert (images / "GAN_epoch0.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "GAN.gif").read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+    number = r"(\d+\.\d{4})"
+    lines = re.findall(rf"^Epoch:(\d+)\|G loss:{number}\|D loss:{number}\|D\(G\(z\)\)avg:"
+                       rf"{number}\|D\(x\)avg:{number}\|LR:(\S+)$", capsys.readouterr().out, re.M)
+    assert [line[0] for line in lines] == ["0", "1"]
+    # the losses printed are the epoch's last step's; the rate is the one it trained with
+    assert float(lines[1][1]) == pytest.approx(J_Gs[-1], abs=1e-4)
+    assert float(lines[1][2]) == pytest.approx(J_Ds[-1], abs=1e-4)
+    assert float(lines[0][5]) == 1e-3 and float(lines[1][5]) == 1e-3  # epoch 0 divides by 1
+    assert 0 < float(lines[1][4]) < 1 and 0 < float(lines[1][3]) < 1
+
+
+def test_tutorial_grid_is_4x4_of_the_last_batchs_fakes(mnist, tmp_path):
+    from PIL import Image
+    x_train, y_train = mnist
+    model = GAN([3], epochs=1, display_epochs=1, out_dir=tmp_path, gif_path=tmp_path / "a.gif",
+                backend="numpy", verbose=False)
+    model.train(x_train[:1000], y_train[:1000])
+    grid = np.asarray(Image.open(tmp_path / "GAN_epoch0.png").convert("L"))
+    fakes = model.engine.last_batch()[0][:16]
+    expected = np.round((np.clip(fakes, -1, 1) + 1) * 127.5).astype(np.uint8)
+    scale = grid.shape[0] // (4 * 29)
+    tile = grid[8:8 + 28 * scale:scale, 8:8 + 28 * scale:scale]
+    np.testing.assert_allclose(tile, expected[0].reshape(28, 28), atol=1)
+
+
+def test_tutorial_gan_sums_its_gradients_and_the_modern_api_means_them():
+    assert GAN([3]).config.loss_reduction == "sum"
+    assert GAN(g_layers=[4, 8, 784], d_layers=[784, 8, 1]).config.loss_reduction == "mean"
+    assert GAN([3], loss_reduction="mean").config.loss_reduction == "mean"
+
+
+def test_summed_gradients_are_batch_times_the_mean_ones(data):
+    grads = {}
+    for reduction in ("mean", "sum"):
+        gan = small_gan(loss_reduction=reduction, backend="numpy")
+        losses = gan.train_step(data[:64])
+        grads[reduction] = (gan.engine.D.grads.copy(), losses)
+    # D's step starts from the same weights either way (G's then sees differently updated Ds)
+    np.testing.assert_allclose(grads["sum"][0], 64 * grads["mean"][0], rtol=1e-10, atol=1e-12)
+    assert grads["sum"][1][0] == pytest.approx(grads["mean"][1][0])  # losses are means
 
 
 def test_tutorial_architecture_is_100_128_784_and_784_128_1():
@@ -61,12 +101,14 @@ def test_tutorial_defaults_are_sgd_with_decay():
     assert (c.g_activation, c.g_output, c.d_activation) == ("relu", "tanh", "leaky_relu")
 
 
-def test_create_gif_false_writes_no_gif(mnist, tmp_path):
+def test_create_gif_false_writes_no_gif(mnist, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     x_train, y_train = mnist
-    model = GAN([3], epochs=1, display_epochs=1, create_gif=False, out_dir=tmp_path,
+    model = GAN([3], epochs=1, display_epochs=1, create_gif=False,
                 g_layers=[4, 8, 784], d_layers=[784, 8, 1], backend="numpy", verbose=False)
     model.train(x_train[:1000], y_train[:1000])
-    assert os.listdir(tmp_path) == ["epoch_0000.png"]
+    assert os.listdir(tmp_path) == ["GAN_sample_images"]
+    assert os.listdir(tmp_path / "GAN_sample_images") == ["GAN_epoch0.png"]
 
 
 @pytest.mark.parametrize("numbers, text", [([], "empty"), ([3, 10], r"\[10\]")])
