@@ -4,6 +4,8 @@ import json
 import os
 import time
 
+import numpy as np
+
 from fastgan.sweep.trial import run_trial
 
 TOY = {"dataset": "bimodal", "epochs": 2}
@@ -58,3 +60,13 @@ def test_a_trial_whose_data_does_not_fit_is_recorded_as_failed(tmp_path):
     assert record["status"] == "failed"
     assert "the data has 1 features" in record["error"]
     assert not os.path.exists(tmp_path / "checkpoint.npz")
+
+
+def test_a_trial_on_images_the_evaluation_cannot_judge_is_done_unscored(tmp_path):
+    images = tmp_path / "faces.npz"
+    np.savez(images, x=np.random.default_rng(0).integers(0, 256, (256, 28, 28), np.uint8))
+    trial = {"id": "000-test", "options": {"dataset": str(images), "epochs": 1}, "seed": 0}
+    record = run_trial(trial, str(tmp_path / "run"), threads=1, eval_n=500)
+    assert record["status"] == "done" and record["steps"] == 4
+    assert record["metrics"] is None
+    assert record["error"].startswith("not evaluated: dataset=")

@@ -37,7 +37,8 @@ def run_trial(trial, folder, threads=None, checkpoint_seconds=20.0, eval_n=10000
     -------
     dict
         id, options, seed, status ("done", "diverged" or "failed"), error, steps, epochs,
-        resumed_from_step, seconds (this attempt's wall time), metrics (None unless done).
+        resumed_from_step, seconds (this attempt's wall time), metrics (None unless done,
+        or done on data the evaluation can't judge, with the reason as error).
     """
     started = time.monotonic()
     record = {"id": trial["id"], "options": trial["options"], "seed": trial["seed"],
@@ -51,14 +52,23 @@ def run_trial(trial, folder, threads=None, checkpoint_seconds=20.0, eval_n=10000
         if train:
             job.run(progress=False)
         record.update(steps=len(gan.history["d_loss"]), epochs=gan.trainer and gan.trainer.epoch)
-        with thread_settings("numba", threads):
-            record["metrics"] = commands.evaluate(job.folder.checkpoint_path, n=eval_n)
+        record["metrics"], record["error"] = _evaluate(job.folder.checkpoint_path, eval_n,
+                                                       threads)
     except TrainingDiverged as e:
         record.update(status="diverged", error=str(e))
     except (ValueError, TypeError) as e:  # data that does not fit the config, no evaluator...
         record.update(status="failed", error=str(e))
     record["seconds"] = round(time.monotonic() - started, 1)
     return record
+
+
+def _evaluate(checkpoint, n, threads):
+    """(metrics, None), or (None, why) for data `fastgan eval` can't judge (not digits)."""
+    try:
+        with thread_settings("numba", threads):
+            return commands.evaluate(checkpoint, n=n), None
+    except ValueError as e:
+        return None, f"not evaluated: {e}"
 
 
 def _prepare(trial, folder, threads, checkpoint_seconds):
