@@ -4,10 +4,11 @@ The Numba backend splits each minibatch across cores itself and calls BLAS from 
 so BLAS must run single-threaded; the NumPy backend leaves the parallelism to BLAS.
 """
 import contextlib
+import functools
 
 import numba
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 
 def available_cores():
@@ -27,18 +28,24 @@ def check_threads(threads):
                          f"can use here (set NUMBA_NUM_THREADS to change that limit)")
 
 
+@functools.cache
+def _blas_pools():
+    """The BLAS libraries NumPy and Numba call, found once: scanning the loaded libraries
+    costs about a millisecond, more than a small GAN's whole step (`GAN.train_step`)."""
+    # numba's np.dot uses SciPy's BLAS; load it first so threadpoolctl can see it
+    import scipy.linalg.cython_blas  # noqa: F401
+    return ThreadpoolController()
+
+
 @contextlib.contextmanager
 def thread_settings(backend, threads=None):
     """Run the block with `threads` cores (None: all; checked by the caller) split as
     `backend` needs them."""
     n = threads or available_cores()
-    if backend == "numba":
-        # numba's np.dot uses SciPy's BLAS; load it first so threadpoolctl can see it
-        import scipy.linalg.cython_blas  # noqa: F401
     previous = numba.get_num_threads()
     numba.set_num_threads(n)
     try:
-        with threadpool_limits(limits=1 if backend == "numba" else n, user_api="blas"):
+        with _blas_pools().limit(limits=1 if backend == "numba" else n, user_api="blas"):
             yield n
     finally:
         numba.set_num_threads(previous)
