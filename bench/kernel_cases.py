@@ -109,7 +109,7 @@ class KernelCase:
         self.g = (1e-2 * rng.standard_normal(size)).astype(dt)
         self.m = (1e-3 * rng.standard_normal(size)).astype(dt)
         self.v = (1e-6 * rng.random(size)).astype(dt)
-        self.lr = spec["learning_rate"]
+        self.learning_rate = spec["learning_rate"]
         adam = spec["optimizer"] == "adam"
         self.run = self._run_adam if adam else self._run_sgd
         self.mutated = [self.p, self.m, self.v] if adam else [self.p]
@@ -117,12 +117,12 @@ class KernelCase:
         return 0
 
     def _run_sgd(self):
-        self.be.sgd_update(self.p, self.g, self.lr)
+        self.be.sgd_update(self.p, self.g, self.learning_rate)
 
     def _run_adam(self):
         b1, b2 = 0.9, 0.999  # step t = 10 of Adam
-        self.be.adam_update(self.p, self.g, self.m, self.v, self.lr / (1 - b1 ** 10), b1, b2,
-                            1e-8, 1 / (1 - b2 ** 10))
+        self.be.adam_update(self.p, self.g, self.m, self.v, self.learning_rate / (1 - b1 ** 10),
+                            b1, b2, 1e-8, 1 / (1 - b2 ** 10))
 
 
 def _layer(rng, rows, k, m, act, p, dt):

@@ -27,18 +27,19 @@ class TutorialPictures:
         self.gif_path = gif_path
         self.frames = []
         self.side = int(round(gan.config.g_layers[-1] ** 0.5))
-        self.lr = gan.engine.opt["G"].learning_rate  # the rate the coming epoch trains with
+        # the rate the coming epoch trains with
+        self.learning_rate = gan.engine.opt["G"].learning_rate
 
     def on_epoch(self, trainer):
         epoch = trainer.epoch - 1  # the epoch that just ended
-        lr, self.lr = self.lr, self.gan.engine.opt["G"].learning_rate
+        rate, self.learning_rate = self.learning_rate, self.gan.engine.opt["G"].learning_rate
         if epoch % self.every:
             return
         fakes, p_real, p_fake = self.gan.engine.last_batch()
         if self.verbose:
             d, g = trainer.history["d_loss"][-1], trainer.history["g_loss"][-1]
             print(f"Epoch:{epoch}|G loss:{g:.4f}|D loss:{d:.4f}|D(G(z))avg:{p_fake:.4f}|"
-                  f"D(x)avg:{p_real:.4f}|LR:{lr}", flush=True)
+                  f"D(x)avg:{p_real:.4f}|LR:{rate}", flush=True)
         if self.side * self.side != self.gan.config.g_layers[-1]:
             return  # not square images: nothing to draw
         path = os.path.join(self.out_dir, f"GAN_epoch{epoch}.png")

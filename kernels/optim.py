@@ -10,26 +10,27 @@ from numba import njit, prange
 
 
 @njit(cache=True, parallel=True)
-def sgd_update(p, g, lr):
-    """p -= lr * g. p, g (size,)."""
-    lr = p.dtype.type(lr)
+def sgd_update(p, g, learning_rate):
+    """p -= learning_rate * g. p, g (size,)."""
+    learning_rate = p.dtype.type(learning_rate)
     for i in prange(p.size):
-        p[i] -= lr * g[i]
+        p[i] -= learning_rate * g[i]
 
 
 @njit(cache=True, parallel=True)
-def adam_update(p, g, m, v, lr_t, beta1, beta2, eps, c2):
-    """One Adam step; lr_t = lr / (1 - beta1^t), c2 = 1 / (1 - beta2^t). All arrays (size,)."""
+def adam_update(p, g, m, v, step_size, beta1, beta2, eps, c2):
+    """One Adam step. step_size = learning_rate / (1 - beta1^t), the bias-corrected step;
+    c2 = 1 / (1 - beta2^t). All arrays (size,)."""
     real = p.dtype.type
     b1, b2, a1, a2 = real(beta1), real(beta2), real(1 - beta1), real(1 - beta2)
-    lr_t, eps, c2 = real(lr_t), real(eps), real(c2)
+    step_size, eps, c2 = real(step_size), real(eps), real(c2)
     for i in prange(p.size):
         gi = g[i]
         mi = b1 * m[i] + a1 * gi
         vi = b2 * v[i] + a2 * (gi * gi)
         m[i] = mi
         v[i] = vi
-        p[i] -= lr_t * mi / (np.sqrt(vi * c2) + eps)
+        p[i] -= step_size * mi / (np.sqrt(vi * c2) + eps)
 
 
 @njit(cache=True, parallel=True)

@@ -104,18 +104,19 @@ def gather_scaled(data, idx, table, out):
     out[...] = table[data[idx]]
 
 
-def sgd_update(p, g, lr):
-    """p -= lr * g over flat parameter and gradient buffers (size,)."""
-    p -= lr * g
+def sgd_update(p, g, learning_rate):
+    """p -= learning_rate * g over flat parameter and gradient buffers (size,)."""
+    p -= learning_rate * g
 
 
-def adam_update(p, g, m, v, lr_t, beta1, beta2, eps, c2):
-    """One Adam step over flat buffers (size,); lr_t = lr / (1 - beta1^t), c2 = 1 / (1 - beta2^t)."""
+def adam_update(p, g, m, v, step_size, beta1, beta2, eps, c2):
+    """One Adam step over flat buffers (size,). step_size = learning_rate / (1 - beta1^t), the
+    bias-corrected step; c2 = 1 / (1 - beta2^t)."""
     m *= beta1
     m += (1 - beta1) * g
     v *= beta2
     v += (1 - beta2) * (g * g)
-    p -= lr_t * m / (np.sqrt(v * c2) + eps)
+    p -= step_size * m / (np.sqrt(v * c2) + eps)
 
 
 def ema_update(avg, p, decay):

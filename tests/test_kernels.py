@@ -273,10 +273,10 @@ def test_adam_update_matches_reference(size, dtype, t):
     if size > 1:
         g[0] = 0  # a zero gradient with zero second moment: the update must stay finite
         v[0] = 0
-    lr_t, c2 = lr / (1 - beta1 ** t), 1 / (1 - beta2 ** t)
+    step_size, c2 = lr / (1 - beta1 ** t), 1 / (1 - beta2 ** t)
     p_ref, m_ref, v_ref = p.copy(), m.copy(), v.copy()
-    optim.adam_update(p, g, m, v, lr_t, beta1, beta2, eps, c2)
-    ref.adam_update(p_ref, g, m_ref, v_ref, lr_t, beta1, beta2, eps, c2)
+    optim.adam_update(p, g, m, v, step_size, beta1, beta2, eps, c2)
+    ref.adam_update(p_ref, g, m_ref, v_ref, step_size, beta1, beta2, eps, c2)
     for name, a, r in zip(("p", "m", "v"), (p, m, v), (p_ref, m_ref, v_ref)):
         np.testing.assert_array_equal(a, r, err_msg=name)
     assert np.isfinite(p).all()

@@ -56,11 +56,11 @@ def bce(logits, target):
     return jnp.mean(jax.nn.softplus(logits) - target * logits)
 
 
-def make_update(spec, lr):
+def make_update(spec, learning_rate):
     """(init(params) -> state, update(params, grads, state) -> (params, state))."""
     if spec["optimizer"] == "sgd":
         def sgd(params, grads, state):
-            return jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads), state
+            return jax.tree_util.tree_map(lambda p, g: p - learning_rate * g, params, grads), state
         return lambda params: (), sgd  # SGD keeps no state
     b1, b2, eps = spec["beta1"], spec["beta2"], spec["eps"]
 
@@ -69,9 +69,9 @@ def make_update(spec, lr):
         t = t + 1
         m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, grads)
         v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, grads)
-        lr_t, c2 = lr / (1 - b1 ** t), 1 / (1 - b2 ** t)
-        params = jax.tree_util.tree_map(lambda p, m, v: p - lr_t * m / (jnp.sqrt(v * c2) + eps),
-                                        params, m, v)
+        step_size, c2 = learning_rate / (1 - b1 ** t), 1 / (1 - b2 ** t)
+        params = jax.tree_util.tree_map(
+            lambda p, m, v: p - step_size * m / (jnp.sqrt(v * c2) + eps), params, m, v)
         return params, (m, v, t)
 
     def init(params):
@@ -84,7 +84,7 @@ def make_update(spec, lr):
 
 def make_step(spec, batch):
     """The jitted step(state, i) -> state and its initial state."""
-    lr = spec.get("learning_rate", 1e-3)
+    learning_rate = spec.get("learning_rate", 1e-3)
     a, p = spec["alpha"], spec["dropout"]
     key0 = jax.random.PRNGKey(0)
 
@@ -94,8 +94,8 @@ def make_step(spec, batch):
     def D(dp, x, key):
         return forward(dp, x, spec["d_activation"], "linear", a, p, key)
 
-    g_init, g_update = make_update(spec, spec.get("g_learning_rate") or lr)
-    d_init, d_update = make_update(spec, spec.get("d_learning_rate") or lr)
+    g_init, g_update = make_update(spec, spec.get("g_learning_rate") or learning_rate)
+    d_init, d_update = make_update(spec, spec.get("d_learning_rate") or learning_rate)
     gp, dp = init_mlp(jax.random.PRNGKey(1), spec["g_layers"]), init_mlp(key0, spec["d_layers"])
     data = jnp.asarray(real_data(spec, batch))
     chunks = data.shape[0] // batch

@@ -29,18 +29,19 @@ def activation(name, alpha):
             "sigmoid": [nn.Sigmoid()], "linear": []}[name]
 
 
-def optimizer(params, spec, lr):
+def optimizer(params, spec, learning_rate):
     if spec["optimizer"] == "sgd":
-        return torch.optim.SGD(params, lr=lr)
-    return torch.optim.Adam(params, lr=lr, betas=(spec["beta1"], spec["beta2"]), eps=spec["eps"])
+        return torch.optim.SGD(params, lr=learning_rate)
+    return torch.optim.Adam(params, lr=learning_rate, betas=(spec["beta1"], spec["beta2"]),
+                            eps=spec["eps"])
 
 
 def make_step(spec, batch):
-    lr = spec.get("learning_rate", 1e-3)
+    learning_rate = spec.get("learning_rate", 1e-3)
     G = mlp(spec["g_layers"], spec["g_activation"], spec["g_output"], spec["alpha"], 0.0)
     D = mlp(spec["d_layers"], spec["d_activation"], "linear", spec["alpha"], spec["dropout"])
-    g_opt = optimizer(G.parameters(), spec, spec.get("g_learning_rate") or lr)
-    d_opt = optimizer(D.parameters(), spec, spec.get("d_learning_rate") or lr)
+    g_opt = optimizer(G.parameters(), spec, spec.get("g_learning_rate") or learning_rate)
+    d_opt = optimizer(D.parameters(), spec, spec.get("d_learning_rate") or learning_rate)
     bce = nn.BCEWithLogitsLoss()
     data = torch.from_numpy(real_data(spec, batch))
     ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
