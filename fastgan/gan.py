@@ -187,7 +187,9 @@ class GAN:
         if len(real) != n:
             raise ValueError(f"real has {len(real)} rows; train_step takes batch_size * "
                              f"d_steps = {n} (set batch_size when you build the GAN)")
-        real = np.ascontiguousarray(real, dtype=self.engine.dtype)
+        # uint8 pixels stay uint8: the engine scales them to [-1, 1] as it gathers them
+        dtype = None if real.dtype == np.uint8 else self.engine.dtype
+        real = np.ascontiguousarray(real, dtype=dtype)
         labels = self._check_labels(labels, n)
         rows = np.arange(n)
         with thread_settings(self.config.backend, self.config.threads), \

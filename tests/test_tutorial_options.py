@@ -71,6 +71,17 @@ def test_train_step_trains_both_nets_on_your_batch():
     assert gan.engine.opt["D"].t == 0 and gan.history["d_loss"] == []  # fit's run untouched
 
 
+def test_train_step_scales_uint8_pixels_like_fit():
+    """uint8 images train exactly as the same images scaled to [-1, 1] do."""
+    from fastgan import GAN
+    from fastgan.data.sources import scale_images
+    pixels = np.random.default_rng(3).integers(0, 256, (64, 784), dtype=np.uint8)
+    raw, scaled = (GAN(batch_size=64, seed=1, verbose=False) for _ in range(2))
+    assert raw.train_step(pixels) == scaled.train_step(scale_images(pixels))
+    assert all(np.array_equal(a, b) for a, b in zip(raw.state_dict().values(),
+                                                    scaled.state_dict().values()))
+
+
 def test_train_step_wants_one_batch():
     with pytest.raises(ValueError, match="batch_size"):
         small_gan().train_step(uniform_data()[:10])
