@@ -19,6 +19,8 @@ NOISES = ("normal", "uniform")
 INITS = ("auto", "he")
 # keys of configs saved by earlier versions, read under their current names
 _RENAMED = {"g_lr": "g_learning_rate", "d_lr": "d_learning_rate"}
+# decay_rate=None: the NumPy tutorial's decay for SGD; Adam adapts its steps itself
+DEFAULT_DECAY = {"sgd": 1e-4, "adam": 0.0}
 
 
 @dataclasses.dataclass
@@ -26,7 +28,8 @@ class Config:
     """All hyper-parameters of a GAN run. See README "Python API" for each field.
 
     A Config checks itself when built (and `replace` builds a new one), raising
-    ValueError/TypeError naming the first bad field.
+    ValueError/TypeError naming the first bad field. `decay_rate=None` reads as the optimizer's
+    default (DEFAULT_DECAY) now and after any `replace` that changes the optimizer.
     """
 
     g_layers: list = dataclasses.field(default_factory=lambda: [100, 128, 784])
@@ -64,6 +67,8 @@ class Config:
     threads: int | None = None
 
     def __post_init__(self):
+        # remembered, not a field: `replace` and `to_dict` need to know the rate was left open
+        self._decay_given = self.decay_rate is not None
         self._validate()
 
     def _validate(self):
@@ -84,10 +89,10 @@ class Config:
         _check_choice("noise", self.noise, NOISES)
         _check_choice("weight_init", self.weight_init, INITS)
         self.learning_rate_schedule = _check_schedule(self.learning_rate_schedule)
-        if self.decay_rate is None:  # the NumPy tutorial's decay for SGD; Adam adapts itself
-            self.decay_rate = 1e-4 if self.optimizer == "sgd" else 0.0
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        if not self._decay_given:
+            self.decay_rate = DEFAULT_DECAY[self.optimizer]
         _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("backend", self.backend, BACKENDS)
         for name in ("batch_size", "epochs", "d_steps", "pack"):
@@ -125,8 +130,16 @@ class Config:
             elif isinstance(value, np.floating):
                 setattr(self, f.name, float(value))
 
+    def to_dict(self):
+        """The fields as plain values; decay_rate is None where it was left to the optimizer,
+        so `from_dict` gives back a Config that behaves the same under `replace`."""
+        values = dataclasses.asdict(self)
+        if self._decay_is_default():
+            values["decay_rate"] = None
+        return values
+
     def to_json(self):
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_dict(cls, values):
@@ -142,8 +155,15 @@ class Config:
         return cls(**values)
 
     def replace(self, **changes):
-        """A new, checked Config with `changes` applied."""
+        """A new, checked Config with `changes` applied; a decay_rate left to the optimizer
+        follows a new optimizer."""
+        if self._decay_is_default():
+            changes.setdefault("decay_rate", None)
         return dataclasses.replace(self, **changes)
+
+    def _decay_is_default(self):
+        # a rate set on the attribute after building counts as given
+        return not self._decay_given and self.decay_rate == DEFAULT_DECAY.get(self.optimizer)
 
     @property
     def g_sizes(self):

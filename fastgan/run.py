@@ -4,7 +4,6 @@ A run folder holds config.json (the Config and how the run was asked for: data s
 preset, length), metrics.jsonl (a line per step, and per evaluation), samples/*.png and
 samples.gif, losses.png and checkpoint.npz.
 """
-import dataclasses
 import glob
 import json
 import os
@@ -63,7 +62,7 @@ class RunFolder:
         reason."""
         os.makedirs(os.path.join(self.out, "samples"), exist_ok=True)
         atomic_write_text(os.path.join(self.out, CONFIG), json.dumps(
-            {"config": dataclasses.asdict(self.gan.config), **self.meta}, indent=2))
+            {"config": self.gan.config.to_dict(), **self.meta}, indent=2))
         step0 = len(self.gan.history["d_loss"])
         self._started = time.monotonic()
         metrics = MetricsLog(os.path.join(self.out, "metrics.jsonl"), keep_steps=step0)

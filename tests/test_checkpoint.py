@@ -51,6 +51,12 @@ def test_round_trip_keeps_params_config_and_history(data, tmp_path, options):
     assert back.history == gan.history
 
 
+def test_decay_rate_left_open_stays_open_in_a_checkpoint(tmp_path):
+    small_gan(optimizer="sgd").save(tmp_path / "a.npz")
+    config = GAN.load(tmp_path / "a.npz").config
+    assert config.decay_rate == 1e-4 and config.replace(optimizer="adam").decay_rate == 0.0
+
+
 def test_loaded_history_is_the_saved_history(saved):
     path, members = saved
     history = GAN.load(path).history

@@ -22,6 +22,31 @@ def test_json_round_trip_gives_an_equal_config():
     assert back == c
 
 
+def test_decay_rate_left_open_follows_the_optimizer_through_replace_and_json():
+    sgd = Config(optimizer="sgd")
+    assert sgd.decay_rate == 1e-4
+    assert sgd.replace(optimizer="adam").decay_rate == 0.0
+    assert sgd.replace(optimizer="adam").replace(optimizer="sgd").decay_rate == 1e-4
+    back = Config.from_dict(json.loads(sgd.to_json()))
+    assert back == sgd and back.replace(optimizer="adam").decay_rate == 0.0
+    assert json.loads(sgd.to_json())["decay_rate"] is None
+
+
+@pytest.mark.parametrize("rate", [1e-4, 0.0, 0.5])
+def test_a_given_decay_rate_stays_through_replace_and_json(rate):
+    given = Config(optimizer="sgd", decay_rate=rate)
+    assert given.replace(optimizer="adam").decay_rate == rate
+    back = Config.from_dict(json.loads(given.to_json()))
+    assert back == given and back.replace(optimizer="adam").decay_rate == rate
+
+
+def test_a_decay_rate_set_after_building_counts_as_given():
+    c = Config(optimizer="adam")
+    c.decay_rate = 0.5
+    assert c.replace(optimizer="sgd").decay_rate == 0.5
+    assert json.loads(c.to_json())["decay_rate"] == 0.5
+
+
 def test_learning_rate_of_each_net_falls_back_to_learning_rate():
     c = Config(learning_rate=0.1, d_learning_rate=0.3)
     assert (c.net_learning_rate("G"), c.net_learning_rate("D")) == (0.1, 0.3)
