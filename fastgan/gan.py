@@ -8,7 +8,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config
 from .data.sources import image_rows, select_digits
 from .engine import Engine, draw_noise
-from .threads import thread_settings
+from .threads import step_threads, thread_settings
 from .train import Trainer, check_losses
 
 _OPTIONS = {f.name for f in dataclasses.fields(Config)} - {"g_layers", "d_layers"}
@@ -86,6 +86,7 @@ class GAN:
             raise ValueError(f"g_layers ends in {config.g_layers[-1]} but d_layers starts with "
                              f"{config.d_layers[0]}; G's output is D's input, make them equal")
         self.config = config
+        self._step_threads = step_threads(config)
         self.engine = Engine(config, get_backend(config.backend))
         self.trainer = None
         self._pending = None
@@ -164,7 +165,7 @@ class GAN:
         epochs = self.config.epochs if epochs is None else _positive_int("epochs", epochs)
         steps = None if steps is None else _positive_int("steps", steps)
         _check_minutes(minutes)
-        with thread_settings(self.config.backend, self.config.threads):
+        with thread_settings(self.config.backend, self._step_threads):
             self.last_stop = self.trainer.run(epochs, minutes, on_step, on_epoch, should_stop,
                                               steps)
         return self.history
@@ -192,7 +193,7 @@ class GAN:
         real = np.ascontiguousarray(real, dtype=dtype)
         labels = self._check_labels(labels, n)
         rows = np.arange(n)
-        with thread_settings(self.config.backend, self.config.threads), \
+        with thread_settings(self.config.backend, self._step_threads), \
                 np.errstate(all="ignore"):
             for k in range(self.config.d_steps):
                 d_loss = self.engine.d_step(real, rows[k * self.engine.n:][:self.engine.n],

@@ -11,6 +11,12 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 
+# Fewer multiply-adds than this in a step's widest layer run faster on one core than split:
+# each of a step's ~30 parallel regions costs microseconds to start and join, as much as the
+# work it splits, and milliseconds while other processes keep the other cores busy.
+SPLIT_MIN_WORK = 1 << 16
+
+
 def available_cores():
     """Threads Numba can run (its NUMBA_NUM_THREADS, by default the machine's cores)."""
     return numba.config.NUMBA_NUM_THREADS
@@ -37,15 +43,27 @@ def _blas_pools():
     return ThreadpoolController()
 
 
+def step_threads(config):
+    """The threads a training step of `config` runs on: config.threads if set, else all
+    cores, or one when even D's widest layer, on its 2 * batch_size rows, does fewer than
+    SPLIT_MIN_WORK multiply-adds (a step of a 1-D toy GAN)."""
+    if config.threads is not None:
+        return config.threads
+    widest = max(k * m for s in (config.g_sizes, config.d_sizes) for k, m in zip(s, s[1:]))
+    return 1 if 2 * config.batch_size * widest < SPLIT_MIN_WORK else available_cores()
+
+
 @contextlib.contextmanager
 def thread_settings(backend, threads=None):
     """Run the block with `threads` cores (None: all; checked by the caller) split as
     `backend` needs them."""
     n = threads or available_cores()
     previous = numba.get_num_threads()
-    numba.set_num_threads(n)
+    if previous != n:  # a few microseconds a call, as much as a tiny step's layer
+        numba.set_num_threads(n)
     try:
         with _blas_pools().limit(limits=1 if backend == "numba" else n, user_api="blas"):
             yield n
     finally:
-        numba.set_num_threads(previous)
+        if previous != n:
+            numba.set_num_threads(previous)
