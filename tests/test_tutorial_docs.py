@@ -5,6 +5,7 @@ import glob
 import os
 import sys
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench", "tutorials"))
@@ -42,6 +43,8 @@ def test_shortened_sets_the_run_length():
         "GAN(epochs=2)\nfor s in range(2):"
     assert doc_scripts.shortened("bash", "fastgan train --preset x --epochs 50 -lr 1", 3) == \
         "fastgan train --preset x -lr 1 --steps 3"
+    assert doc_scripts.shortened("bash", "fastgan train --epochs 50", 1, "epochs") == \
+        "fastgan train --epochs 1"
 
 
 def test_plain_numpy_programs_draw_the_tutorials_pictures(tmp_path):
@@ -51,3 +54,6 @@ def test_plain_numpy_programs_draw_the_tutorials_pictures(tmp_path):
     programs.toy_1d_tutorial(tmp_path / "toy_1d.png", steps=3)
     programs.toy_2d_tutorial(tmp_path, epochs=1)
     assert (tmp_path / "toy_1d.png").exists() and (tmp_path / "gen_data_0.png").exists()
+    G = programs.pytorch_tutorial(np.zeros((64, 784)), tmp_path, epochs=1)  # 2 steps
+    assert (tmp_path / "generated_image_samples_0.png").exists()
+    assert {p.dtype for p in G.params()} == {np.dtype(np.float32)}  # PyTorch's default

@@ -18,14 +18,14 @@ def scripts(doc=DOC):
     return {name: (lang, code) for name, lang, code in _BLOCK.findall(doc.read_text())}
 
 
-def shortened(lang, code, length):
-    """`code` with its run length set to `length` (epochs or loop steps in Python, --steps
-    on the command line)."""
+def shortened(lang, code, length, unit="steps"):
+    """`code` with its run length set to `length` (epochs or loop steps in Python; `unit`,
+    "steps" or "epochs", on the command line)."""
     if lang == "python":
         code = re.sub(r"epochs\s*=\s*\d+", f"epochs={length}", code)
         return re.sub(r"range\(\d+\)", f"range({length})", code)
     code = re.sub(r" --(epochs|steps|minutes) \S+", "", code)
-    return "\n".join(line + f" --steps {length}" if line.startswith("fastgan train") else line
+    return "\n".join(line + f" --{unit} {length}" if line.startswith("fastgan train") else line
                      for line in code.splitlines())
 
 

@@ -12,7 +12,8 @@ import numpy as np
 
 _ACTS = {
     "relu": (lambda z, a: np.maximum(z, 0), lambda y, a: (y > 0).astype(y.dtype)),
-    "leaky_relu": (lambda z, a: np.where(z > 0, z, a * z), lambda y, a: np.where(y > 0, 1.0, a)),
+    "leaky_relu": (lambda z, a: np.where(z > 0, z, a * z),
+                   lambda y, a: np.where(y > 0, 1.0, a).astype(y.dtype, copy=False)),
     "tanh": (lambda z, a: np.tanh(z), lambda y, a: 1 - y * y),
     "sigmoid": (lambda z, a: 1 / (1 + np.exp(-z)), lambda y, a: y * (1 - y)),
     "linear": (lambda z, a: z, lambda y, a: np.ones_like(y)),
@@ -22,9 +23,9 @@ _ACTS = {
 class Dense:
     """y = act(x @ w + b), keeping x and y for the backward pass."""
 
-    def __init__(self, k, m, act, alpha, rng):
-        self.w = rng.standard_normal((k, m)) * np.sqrt(2.0 / k)
-        self.b = np.zeros(m)
+    def __init__(self, k, m, act, alpha, rng, dtype=np.float64):
+        self.w = (rng.standard_normal((k, m)) * np.sqrt(2.0 / k)).astype(dtype)
+        self.b = np.zeros(m, dtype)
         self.act, self.alpha = act, alpha
 
     def forward(self, x, keep=None):
@@ -43,19 +44,21 @@ class Dense:
 
 
 class MLP:
-    """Dense layers: hidden activation `act`, output activation `out`; D's output is a logit."""
+    """Dense layers: hidden activation `act`, output activation `out`; D's output is a logit.
+    Weights, masks and every product stay in `dtype` when the inputs are `dtype`."""
 
-    def __init__(self, sizes, act, out, alpha, rng, dropout=0.0):
+    def __init__(self, sizes, act, out, alpha, rng, dropout=0.0, dtype=np.float64):
         acts = [act] * (len(sizes) - 2) + [out]
-        self.layers = [Dense(k, m, a, alpha, rng) for k, m, a in zip(sizes, sizes[1:], acts)]
-        self.dropout, self.rng = dropout, rng
+        self.layers = [Dense(k, m, a, alpha, rng, dtype)
+                       for k, m, a in zip(sizes, sizes[1:], acts)]
+        self.dropout, self.rng, self.dtype = dropout, rng, dtype
 
     def forward(self, x, train=True):
         for i, layer in enumerate(self.layers):
             keep = None
             if train and self.dropout and i < len(self.layers) - 1:
-                keep = (self.rng.random((len(x), layer.w.shape[1])) >= self.dropout) \
-                    / (1 - self.dropout)
+                keep = ((self.rng.random((len(x), layer.w.shape[1])) >= self.dropout)
+                        / (1 - self.dropout)).astype(self.dtype, copy=False)
             x = layer.forward(x, keep)
         return x
 

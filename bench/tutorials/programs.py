@@ -79,19 +79,23 @@ def adam_tutorial(x_train, y_train, out_dir, epochs=20, cut=10, seed=0):
 def pytorch_tutorial(x, out_dir, epochs=50, seed=42):
     """The PyTorch MLP GAN: G 100-256-512-1024-784, D 784-1024-512-256-1 with dropout 0.3,
     leaky relu 0.2, Adam 1e-4, batch 32, fresh noise for G's step, a grid per epoch, on
-    images x (n, 784) in [-1, 1]."""
-    rng, batch = np.random.default_rng(seed), 32
-    G = MLP([100, 256, 512, 1024, 784], "leaky_relu", "tanh", 0.2, rng)
-    D = MLP([784, 1024, 512, 256, 1], "leaky_relu", "linear", 0.2, rng, dropout=0.3)
+    images x (n, 784) in [-1, 1]; in float32, PyTorch's default."""
+    rng, batch, f32 = np.random.default_rng(seed), 32, np.float32
+    x = np.asarray(x, f32)
+    G = MLP([100, 256, 512, 1024, 784], "leaky_relu", "tanh", 0.2, rng, dtype=f32)
+    D = MLP([784, 1024, 512, 256, 1], "leaky_relu", "linear", 0.2, rng, dropout=0.3, dtype=f32)
     opt_g, opt_d = Adam(1e-4), Adam(1e-4)
     os.makedirs(out_dir, exist_ok=True)
+
+    def noise():
+        return rng.standard_normal((batch, 100), dtype=f32)
+
     for epoch in range(epochs):
         order = rng.permutation(len(x))
         for i in range(len(x) // batch):
-            real = x[order[i * batch:(i + 1) * batch]]
-            gan_step(G, D, opt_g, opt_d, real, rng.standard_normal((batch, 100)),
-                     rng.standard_normal((batch, 100)), "mean")
-        _grid(G.forward(rng.standard_normal((batch, 100)), train=False),
+            gan_step(G, D, opt_g, opt_d, x[order[i * batch:(i + 1) * batch]], noise(), noise(),
+                     "mean")
+        _grid(G.forward(noise(), train=False),
               os.path.join(out_dir, f"generated_image_samples_{epoch}.png"))
     return G
 

@@ -7,6 +7,9 @@ prints the share of 1,000 samples each digit takes among those fastgan's classif
 with confidence >= 0.9. Needs torch (not a fastgan dependency).
 
     python bench/tutorials/pytorch_recipe.py --epochs 5 [--threads 1] [--random_seed 42]
+
+With --data FILE.npz (images x (n, 784) in [-1, 1]) and --no-score it needs only torch and
+NumPy, and its last line gives the training loop's own time: compare.py times it so.
 """
 import argparse
 import time
@@ -14,9 +17,6 @@ import time
 import numpy as np
 import torch
 from torch import nn
-
-from fastgan.data import load_dataset
-from fastgan.evaluation import digit_metrics, load_classifier
 
 
 def networks():
@@ -36,18 +36,22 @@ def main():
     p.add_argument("--batch_size", type=int, default=32)
     p.add_argument("--random_seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--data", help=".npz holding x (n, 784) in [-1, 1] (default: fastgan's "
+                   "embedded MNIST sample)")
+    p.add_argument("--no-score", action="store_true", help="skip the classifier's scores")
     args = p.parse_args()
     torch.manual_seed(args.random_seed)
     torch.set_num_threads(args.threads)
-    x = torch.tensor(load_dataset("mnist-sample").x, dtype=torch.float32)
+    x = torch.tensor(images(args.data), dtype=torch.float32)
     G, D = networks()
     bce = nn.BCELoss()
     opt_d = torch.optim.Adam(D.parameters(), lr=args.learning_rate)
     opt_g = torch.optim.Adam(G.parameters(), lr=args.learning_rate)
-    n, classifier = args.batch_size, load_classifier()
+    n, score = args.batch_size, None if args.no_score else scorer()
     ones, zeros = torch.ones(n, 1), torch.zeros(n, 1)
-    start = time.perf_counter()
+    start, training = time.perf_counter(), 0.0
     for epoch in range(args.epochs):
+        began = time.perf_counter()
         G.train(), D.train()
         for real in x[torch.randperm(len(x))].split(n):
             if len(real) < n:
@@ -61,14 +65,35 @@ def main():
             loss_g = bce(D(G(torch.randn(n, 100))), ones)
             loss_g.backward()
             opt_g.step()
+        training += time.perf_counter() - began
         G.eval()
         with torch.no_grad():
             samples = G(torch.randn(1000, 100)).numpy().astype(np.float64)
+        print(f"epoch {epoch} {time.perf_counter() - start:.0f}s D {loss_d.item():.3f} "
+              f"G {loss_g.item():.3f}{score(samples) if score else ''}", flush=True)
+    print(f"trained {args.epochs} epochs in {training:.2f} s (training loop only)")
+
+
+def images(path):
+    """Images (n, 784) in [-1, 1]: from an .npz's x, else fastgan's embedded sample."""
+    if path:
+        with np.load(path) as z:
+            return z["x"]
+    from fastgan.data import load_dataset, scale_images
+    return scale_images(load_dataset("mnist-sample").x)
+
+
+def scorer():
+    """samples -> " confident ...% digits ... shares ...", by fastgan's classifier."""
+    from fastgan.evaluation import digit_metrics, load_classifier
+    classifier = load_classifier()
+
+    def score(samples):
         m = digit_metrics(classifier.features_and_probs(samples)[1])
         shares = " ".join(f"{s:.2f}" for s in m["digit_share"])
-        print(f"epoch {epoch} {time.perf_counter() - start:.0f}s D {loss_d.item():.3f} "
-              f"G {loss_g.item():.3f} confident {m['confident_fraction']:.1%} digits "
-              f"{m['digits_covered']} shares {shares}", flush=True)
+        return (f" confident {m['confident_fraction']:.1%} digits {m['digits_covered']} "
+                f"shares {shares}")
+    return score
 
 
 if __name__ == "__main__":
