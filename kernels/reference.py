@@ -52,11 +52,10 @@ def dense_forward(x, w, b, act, alpha, mask, out, h):
         np.multiply(out, mask, out=h)
 
 
-def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, xt):
+def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx):
     """Backward of dense_forward from the upstream gradient dout (n, m), overwritten with dz.
 
     Fills dw (k, m) and db (m,) unless dw is empty, and dx (n, k) unless dx is empty.
-    xt (k, n) is scratch the Numba kernel needs; the twin leaves it alone.
     """
     if mask.size:
         dout *= mask
