@@ -67,7 +67,6 @@ class Workspace:
         self.masks = [np.zeros((rows, widths[l]), dt) if dropout and l in hidden
                       else self.empty for l in range(len(widths))]
         self.hs = [np.zeros_like(mk) if mk.size else out for mk, out in zip(self.masks, self.outs)]
-        self.keep = np.zeros((rows, max(widths)), bool) if dropout else None
         if grads:
             self.grads = [np.zeros((rows, m), dt) for m in widths]
             self.dx0 = np.zeros((rows, net.sizes[0]), dt) if first_input_grad else self.empty

@@ -103,6 +103,12 @@ def gather_scaled(data, idx, table, out):
     out[...] = table[data[idx]]
 
 
+def dropout_mask(u, rate):
+    """u = 1 / (1 - rate) where u >= rate, else 0, in place: uniform draws u (n, m) become an
+    inverted-dropout mask."""
+    np.multiply(u >= rate, 1.0 / (1.0 - rate), out=u)
+
+
 def sgd_update(p, g, learning_rate):
     """p -= learning_rate * g over flat parameter and gradient buffers (size,)."""
     p -= learning_rate * g

@@ -5,7 +5,7 @@ from scipy.special import expit
 
 from fastgan import threads
 from fastgan.data import PIXEL_SCALE
-from fastgan.kernels import dense, gather, losses, optim
+from fastgan.kernels import dense, gather, losses, masks, optim
 from fastgan.kernels import reference as ref
 from fastgan.kernels.codes import ACTIVATIONS, HEADS
 from helpers import ALPHA, DTYPES, TOL, dense_problem, empty, forward_outputs
@@ -330,3 +330,19 @@ def test_gather_scaled_matches_reference_and_scale_images(n, f, dtype, strided_o
     # exactly what scaling the whole set to float64 and casting would give
     np.testing.assert_array_equal(outs[0][:, :f], (data[idx] / 127.5 - 1).astype(dtype))
     assert np.isnan(outs[0][:, f:]).all()  # columns past the view stay untouched
+
+
+# --- dropout_mask -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("rate", [0.0, 0.3, 0.5, 0.9])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, m", [(1, 1), (3, 257), (64, 128)])
+def test_dropout_mask_matches_reference_bit_for_bit(n, m, dtype, rate):
+    u = np.random.default_rng([n, m]).random((n, m)).astype(dtype)
+    u[0, 0] = rate  # a draw equal to the rate is kept, in both
+    got, want = u.copy(), u.copy()
+    masks.dropout_mask(got, rate)
+    ref.dropout_mask(want, rate)
+    np.testing.assert_array_equal(got, want)
+    assert got[0, 0] == dtype(1 / (1 - rate))
+    assert set(np.unique(got)) <= {dtype(0), dtype(1 / (1 - rate))}
