@@ -71,7 +71,6 @@ class KernelCase:
             L["dout"] = rng.standard_normal(L["out"].shape).astype(dt)
             L["dw"], L["db"] = np.zeros_like(L["w"]), np.zeros_like(L["b"])
             L["dx"] = np.zeros((0, 0), dt) if first else np.zeros_like(L["x"])
-            L["xt"] = np.zeros(L["x"].shape[::-1], dt)
         self.run = self._run_backward
         self.mutated = [L["dout"] for L in self.layers]
         self.outs = [L[key] for L in self.layers for key in ("dout", "dw", "db", "dx")]
@@ -86,7 +85,7 @@ class KernelCase:
     def _run_backward(self):
         for L in self.layers:
             self.be.dense_backward(L["x"], L["w"], L["out"], L["dout"], L["act"], self.alpha,
-                                   L["mask"], L["dw"], L["db"], L["dx"], L["xt"])
+                                   L["mask"], L["dw"], L["db"], L["dx"])
 
     def _loss(self, rng, spec, dt):
         n = self.batch

@@ -6,12 +6,12 @@ call timed, its matrix products replayed alone, beside the whole steps of both b
 Four turns take turns each round (support.alternate): the Numba engine as users run it, the
 NumPy engine, the same Numba step with each backend call, the noise, the dropout masks and
 the real batch's gather timed ("probed"), and a replay of that step's matrix products alone,
-in the step's order and row blocks, on arrays of the same shapes. A dense call's time less
+in the step's order and blocks, on arrays of the same shapes. A dense call's time less
 its replayed products is its elementwise work (bias, activation, mask, derivative) and
 call overhead; the probed step less all its timed calls is the Python between the calls.
 Each figure comes from the best round of its turn. Each replayed piece pays its own call
 and parallel region, where the real kernels share them, and the replay runs on warm
-caches, so it leans high on the products and x.T copies and low on the elementwise share.
+caches, so it leans high on the products and low on the elementwise share.
 """
 import argparse
 import collections
@@ -25,14 +25,16 @@ from numba import njit, prange
 from fastgan import engine as engine_module
 from fastgan.backends import PRIMITIVES
 from fastgan.benchmark import GANS, gemm_peak, make_engine, step_data, train_steps
-from fastgan.kernels.dense import _column_sums, block_rows
+from fastgan.kernels.blas import gemm
+from fastgan.kernels.dense import (_COLUMN_STEP, _MIN_ROWS, _column_sums, blocks,
+                                   forward_by_columns)
 from support import alternate
 
 STEPS = {"S": 200, "L": 20, "default": 100, "toy": 500}
 # Rows of the table, in the order a step meets them.
 PHASES = ["gather real batch", "noise", "dropout masks", "forward products",
           "forward elementwise", "loss heads", "backward elementwise", "dX products",
-          "x.T copies", "dW products", "db sums", "optimizer", "EMA", "clip",
+          "dW products", "db sums", "optimizer", "EMA", "clip",
           "Python between calls"]
 _CALL_PHASE = {"loss_head": "loss heads", "sgd_update": "optimizer", "adam_update": "optimizer",
                "ema_update": "EMA", "clip_update": "clip", "dense_forward": "forward",
@@ -76,15 +78,31 @@ class Probe:
 
 
 @njit(cache=True, parallel=True)
-def _row_products(a, b, out, rows, transpose_b):
-    """out = a @ b (or a @ b.T) in blocks of rows, as the dense kernels cut them."""
-    n = out.shape[0]
-    for t in prange((n + rows - 1) // rows):
-        lo, hi = t * rows, min(t * rows + rows, n)
-        if transpose_b:
-            np.dot(a[lo:hi], b.T, out[lo:hi])
+def _forward_products(x, w, out, by_columns, step):
+    """out = x @ w in the blocks dense_forward cuts it into."""
+    n, m = out.shape
+    k = x.shape[1]
+    size = m if by_columns else n
+    for t in prange((size + step - 1) // step):
+        lo, hi = min(t * step, size), min(t * step + step, size)
+        if by_columns:
+            gemm(False, False, n, hi - lo, k, x, 0, w, lo, out, lo)
         else:
-            np.dot(a[lo:hi], b, out[lo:hi])
+            gemm(False, False, hi - lo, m, k, x, lo * k, w, 0, out, lo * m)
+
+
+@njit(cache=True, parallel=True)
+def _backward_products(x, w, dz, dw, dx, krows, want_dw):
+    """dw = x.T @ dz (want_dw) or dx = dz @ w.T, in the blocks of w's rows dense_backward
+    cuts them into."""
+    n, m = dz.shape
+    k = x.shape[1]
+    for t in prange((k + krows - 1) // krows):
+        lo, hi = min(t * krows, k), min(t * krows + krows, k)
+        if want_dw:
+            gemm(True, False, hi - lo, m, n, x, lo, dz, 0, dw, lo * m)
+        else:
+            gemm(False, True, n, hi - lo, m, dz, 0, w, lo * m, dx, lo)
 
 
 @njit(cache=True, parallel=True)
@@ -94,14 +112,6 @@ def _column_blocks(dz, db, blocks):
     mcols = (m + blocks - 1) // blocks
     for t in prange(blocks):
         _column_sums(dz, db, min(t * mcols, m), min(t * mcols + mcols, m))
-
-
-@njit(cache=True, parallel=True)
-def _transposes(x, xt, krows):
-    k = x.shape[1]
-    for t in prange((k + krows - 1) // krows):
-        lo, hi = t * krows, min(t * krows + krows, k)
-        xt[lo:hi] = x[:, lo:hi].T
 
 
 class Replay:
@@ -120,28 +130,29 @@ class Replay:
         for kind, (n, k), (_, m), want_dw, want_dx in calls:
             x, w = array("x", (n, k)), array("w", (k, m))
             out = array("out", (n, m))
-            self.work.append((kind, x, w, out, want_dw, want_dx, array("xt", (k, n)),
-                              array("dw", (k, m)), array("db", (m,)), array("dx", (n, k))))
+            self.work.append((kind, x, w, out, want_dw, want_dx, array("dw", (k, m)),
+                              array("db", (m,)), array("dx", (n, k))))
         self.seconds = collections.defaultdict(float)
         self.flops = collections.defaultdict(float)
 
     def run(self, steps):
         for _ in range(steps):
-            for kind, x, w, out, want_dw, want_dx, xt, dw, db, dx in self.work:
+            for kind, x, w, out, want_dw, want_dx, dw, db, dx in self.work:
                 n, k = x.shape
                 m = w.shape[1]
                 if kind == "forward":
-                    self._time("forward products", 2 * n * k * m, _row_products, x, w, out,
-                               block_rows(n), False)
+                    cols = forward_by_columns(n, k, m)
+                    step = blocks(m, _COLUMN_STEP) if cols else blocks(n, _MIN_ROWS)
+                    self._time("forward products", 2 * n * k * m, _forward_products, x, w, out,
+                               cols, step)
                     continue
+                krows = blocks(k, _MIN_ROWS)
                 if want_dx:
-                    self._time("dX products", 2 * n * k * m, _row_products, out, w, dx,
-                               block_rows(n), True)
+                    self._time("dX products", 2 * n * k * m, _backward_products, x, w, out, dw,
+                               dx, krows, False)
                 if want_dw:
-                    self._time("x.T copies", 0, _transposes, x, xt, block_rows(k))
-                    self._time("dW products", 2 * n * k * m, _row_products, xt, out, dw,
-                               block_rows(k), False)
-                    krows = block_rows(k)
+                    self._time("dW products", 2 * n * k * m, _backward_products, x, w, out, dw,
+                               dx, krows, True)
                     self._time("db sums", 0, _column_blocks, out, db, -(-k // krows))
 
     def _time(self, phase, flops, fn, *args):
@@ -192,7 +203,7 @@ def _rows(best, steps):
     row.update(products)
     row["forward elementwise"] = probed.get("forward", 0) - products.get("forward products", 0)
     row["backward elementwise"] = probed.get("backward", 0) - sum(
-        products.get(p, 0) for p in ("dX products", "x.T copies", "dW products", "db sums"))
+        products.get(p, 0) for p in ("dX products", "dW products", "db sums"))
     row["Python between calls"] = best["probed"][0] - sum(probed.values())
     flops = best["replay"][2]
     gflops = {p: flops[p] / steps / (products[p] / 1e3) / 1e9

@@ -6,7 +6,7 @@ NumPy backend *is* that module; the Numba backend maps the same names to the jit
 from types import SimpleNamespace
 
 PRIMITIVES = ("dense_forward", "dense_backward", "loss_head", "sgd_update", "adam_update",
-              "ema_update", "clip_update", "gather_scaled")
+              "ema_update", "clip_update", "gather_scaled", "dropout_mask")
 BACKENDS = ("numba", "numpy")
 
 
@@ -16,8 +16,8 @@ def get_backend(name):
         from .kernels import reference as ref
         modules = [ref]
     elif name == "numba":
-        from .kernels import dense, gather, losses, optim
-        modules = [dense, gather, losses, optim]
+        from .kernels import dense, gather, losses, masks, optim
+        modules = [dense, gather, losses, masks, optim]
     else:
         raise ValueError(f"backend={name!r} is not known; use one of {', '.join(BACKENDS)}")
     found = {}

@@ -72,14 +72,12 @@ class Engine:
         """Train-mode pass: fresh dropout masks for these rows, then forward."""
         for mask in ws.masks:
             if mask.size:
-                self._draw_mask(mask[rows], ws.keep[rows, :mask.shape[1]])
+                self._draw_mask(mask[rows])
         return forward(self.be, net, ws, x, rows)
 
-    def _draw_mask(self, mask, keep):
-        p = self.cfg.dropout
+    def _draw_mask(self, mask):
         self._uniform(mask)
-        np.greater_equal(mask, p, out=keep)
-        np.multiply(keep, 1.0 / (1.0 - p), out=mask)
+        self.be.dropout_mask(mask, self.cfg.dropout)
 
     # --- the training step ----------------------------------------------------------
     def d_step(self, data, idx, labels=None):

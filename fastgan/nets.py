@@ -56,7 +56,7 @@ class MLP:
 
 class Workspace:
     """Buffers for one network at a fixed row count: outputs, dropout masks and, unless
-    `grads` is False (sampling only), gradients and x.T scratch."""
+    `grads` is False (sampling only), gradients."""
 
     def __init__(self, net, rows, dropout=0.0, first_input_grad=False, grads=True):
         dt = net.dtype
@@ -67,12 +67,9 @@ class Workspace:
         self.masks = [np.zeros((rows, widths[l]), dt) if dropout and l in hidden
                       else self.empty for l in range(len(widths))]
         self.hs = [np.zeros_like(mk) if mk.size else out for mk, out in zip(self.masks, self.outs)]
-        self.keep = np.zeros((rows, max(widths)), bool) if dropout else None
         if grads:
             self.grads = [np.zeros((rows, m), dt) for m in widths]
             self.dx0 = np.zeros((rows, net.sizes[0]), dt) if first_input_grad else self.empty
-            # x.T scratch for the weight gradients, one per layer input
-            self.xts = [np.zeros((k, rows), dt) for k in net.sizes[:-1]]
 
 
 def forward(be, net, ws, x, rows=slice(None)):
@@ -103,9 +100,8 @@ def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=Fals
             dx = ws.grads[l - 1][rows]
         else:
             dx = ws.dx0[rows] if want_dx else ws.empty
-        xt = ws.xts[l] if want_dw else ws.empty
         be.dense_backward(inp, net.weights[l], ws.outs[l][rows], dout, net.acts[l], net.alpha,
-                          mask, dw, db, dx, xt)
+                          mask, dw, db, dx)
         dout = dx
 
 

@@ -1,30 +1,50 @@
-"""Fused dense-layer kernels: the minibatch is cut into one block of rows per core, each core
-runs a single-threaded BLAS product on its block and the fused epilogue on the rows still in
-cache.
+"""Fused dense-layer kernels: each core multiplies one block of a layer and runs the fused
+epilogue (bias, activation, dropout mask) on that block while it is still in cache.
 
-The matrix products go to BLAS through np.dot: at these sizes it beat a Numba loop nest (see
-README "How it is fast"). BLAS must run single-threaded here (fastgan.threads sees to it): the
-parallelism is ours, so the two thread pools never compete for the cores.
+A forward product out = x @ w is cut into blocks of columns when w is wider than the batch
+is tall, so each core packs only its share of w, and into blocks of rows otherwise; the
+backward pass cuts dW = x.T @ dz and dX = dz @ w.T alike along w's rows, so each core reads
+its own rows of w and x.T in place (kernels.blas). BLAS runs single-threaded inside a block
+(fastgan.threads sees to it): the parallelism is ours, so the two thread pools never
+compete for the cores. README "How it is fast" has the measurements.
 """
 import numba
 import numpy as np
 from numba import njit, prange
 
+from .blas import gemm
+
 # Activation codes, as in codes.py (kept local: Numba freezes module globals at compile time).
 _RELU, _LEAKY_RELU, _TANH, _SIGMOID = 1, 2, 3, 4
-_MIN_ROWS = 8  # smaller blocks cost more in BLAS calls than their core saves
+_MIN_ROWS = 8  # smaller row blocks cost more in BLAS calls than their core saves
+_COLUMN_STEP = 16  # column blocks are whole SIMD vectors wide (16 float32 = 64 bytes)
+COLUMN_MIN_WEIGHTS = 1 << 15
+PARALLEL_MIN_MACS = 1 << 18
 
 
-def block_rows(size):
-    """Rows per block when `size` rows are cut into one block per core Numba may use.
+def blocks(size, step):
+    """Length of a block when `size` is cut into one block per core Numba may use, at
+    least `step` long and a multiple of it.
 
-    The count follows the machine's cores (NUMBA_NUM_THREADS), not the `threads` setting:
-    BLAS rounds a row differently in blocks of different shapes, and a block is computed the
-    same way whichever thread runs it, so results are bit-exact for any thread count. One
-    block per core packs each weight matrix once per core, where fixed 32-row blocks packed
-    it once per block (README "How it is fast").
+    The cut follows the machine's cores (NUMBA_NUM_THREADS), not the `threads` setting:
+    BLAS rounds differently in blocks of different shapes, and a block is computed the same
+    way whichever thread runs it, so results are bit-exact for any thread count.
     """
-    return max(_MIN_ROWS, -(-size // numba.config.NUMBA_NUM_THREADS))
+    per_core = -(-size // numba.config.NUMBA_NUM_THREADS)
+    return max(step, -(-per_core // step) * step)
+
+
+def forward_by_columns(n, k, m):
+    """Whether a forward product (n, k) @ (k, m) is cut by columns: when w is wider than
+    the batch is tall and too big to stay in cache, a core packing half of w moves fewer
+    bytes than one packing all of it beside half of x."""
+    return m > n and k * m >= COLUMN_MIN_WEIGHTS
+
+
+def parallel(n, k, m):
+    """Whether a product of (n, k) by (k, m) is worth a parallel region (several us to
+    start); smaller ones run their blocks in turn on the calling thread."""
+    return n * k * m >= PARALLEL_MIN_MACS
 
 
 @njit(cache=True, inline="always")
@@ -53,8 +73,8 @@ def _derivative(y, act, alpha):
 
 @njit(cache=True, inline="always")
 def _span(size, step, t):
-    """Rows [lo, hi) of block t when `size` rows are cut into blocks of `step` rows."""
-    lo = t * step
+    """[lo, hi) of block t when `size` is cut into blocks of `step`."""
+    lo = min(t * step, size)
     return lo, min(lo + step, size)
 
 
@@ -65,9 +85,13 @@ def dense_forward(x, w, b, act, alpha, mask, out, h):
     (without SVML, as PyPI's llvmlite is built) calls libm's scalar tanh, which took 530 us
     on a 64x784 float32 layer against 125 us for the same layer with a linear output.
     """
-    rows = block_rows(out.shape[0])
+    n, m = out.shape
+    x, w = _unit_columns(x), _unit_columns(w)
+    by_columns = forward_by_columns(n, x.shape[1], m)
+    step = blocks(m, _COLUMN_STEP) if by_columns else blocks(n, _MIN_ROWS)
+    kernel = _dense_forward if parallel(n, x.shape[1], m) else _dense_forward_serial
     if act == _TANH or act == _SIGMOID:
-        _dense_forward(x, w, b, 0, alpha, mask[:0], out, h, rows)
+        kernel(x, w, b, 0, alpha, mask[:0], out, h, by_columns, step)
         if act == _TANH:
             np.tanh(out, out=out)
         else:  # sigmoid(z) = (1 + tanh(z / 2)) / 2: no overflow for any z
@@ -78,60 +102,116 @@ def dense_forward(x, w, b, act, alpha, mask, out, h):
         if mask.size:
             np.multiply(out, mask, out=h)
     else:
-        _dense_forward(x, w, b, act, alpha, mask, out, h, rows)
+        kernel(x, w, b, act, alpha, mask, out, h, by_columns, step)
 
 
 @njit(cache=True, parallel=True)
-def _dense_forward(x, w, b, act, alpha, mask, out, h, rows):
-    n, m = out.shape
-    dropout = mask.size > 0
-    # each block owns whole rows of out, so writes never collide
-    for t in prange((n + rows - 1) // rows):
-        lo, hi = _span(n, rows, t)
-        np.dot(x[lo:hi], w, out[lo:hi])
-        for i in range(lo, hi):
-            for j in range(m):
-                y = _activate(out[i, j] + b[j], act, alpha)
-                out[i, j] = y
-                if dropout:
-                    h[i, j] = y * mask[i, j]
+def _dense_forward(x, w, b, act, alpha, mask, out, h, by_columns, step):
+    size = out.shape[1] if by_columns else out.shape[0]
+    # each block owns a block of out's columns or rows, so writes never collide
+    for t in prange((size + step - 1) // step):
+        _forward_block(x, w, b, act, alpha, mask, out, h, by_columns, step, t)
 
 
-def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, xt):
-    """dz = dout * mask * act'(out) into dout (n, m); dx = dz @ w.T; dw = x.T @ dz, db = sum(dz).
-
-    Empty dw skips dw and db, empty dx skips dx. xt (k, n) is scratch for x.T.
-    """
-    _dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, xt,
-                    block_rows(out.shape[0]), block_rows(x.shape[1]))
+@njit(cache=True)  # the same blocks in turn, for products too small for a parallel region
+def _dense_forward_serial(x, w, b, act, alpha, mask, out, h, by_columns, step):
+    size = out.shape[1] if by_columns else out.shape[0]
+    for t in range((size + step - 1) // step):
+        _forward_block(x, w, b, act, alpha, mask, out, h, by_columns, step, t)
 
 
-@njit(cache=True, parallel=True)
-def _dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, xt, rows, krows):
+@njit(cache=True, inline="always")
+def _forward_block(x, w, b, act, alpha, mask, out, h, by_columns, step, t):
     n, m = out.shape
     k = x.shape[1]
+    if by_columns:
+        lo, hi = _span(m, step, t)
+        gemm(False, False, n, hi - lo, k, x, 0, w, lo, out, lo)
+        _epilogue(out, b, act, alpha, mask, h, 0, n, lo, hi)
+    else:
+        lo, hi = _span(n, step, t)
+        gemm(False, False, hi - lo, m, k, x, lo * x.strides[0] // x.itemsize, w, 0, out,
+             lo * out.strides[0] // out.itemsize)
+        _epilogue(out, b, act, alpha, mask, h, lo, hi, 0, m)
+
+
+@njit(cache=True, inline="always")
+def _epilogue(out, b, act, alpha, mask, h, r0, r1, c0, c1):
+    """Bias, activation and dropout mask on the block out[r0:r1, c0:c1]."""
     dropout = mask.size > 0
+    for i in range(r0, r1):
+        for j in range(c0, c1):
+            y = _activate(out[i, j] + b[j], act, alpha)
+            out[i, j] = y
+            if dropout:
+                h[i, j] = y * mask[i, j]
+
+
+def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx):
+    """dz = dout * mask * act'(out) into dout (n, m); dx = dz @ w.T; dw = x.T @ dz, db = sum(dz).
+
+    Empty dw skips dw and db, empty dx skips dx.
+    """
+    x, w = _unit_columns(x), _unit_columns(w)
+    n, k = x.shape
+    kernel = _dense_backward if parallel(n, k, w.shape[1]) else _dense_backward_serial
+    kernel(x, w, out, dout, act, alpha, mask, dw, db, dx, blocks(n, _MIN_ROWS),
+           blocks(k, _MIN_ROWS))
+
+
+def _unit_columns(a):
+    """a, or a copy when its columns are not adjacent in memory (gemm needs them so)."""
+    return a if a.strides[1] == a.itemsize or a.shape[1] == 1 else np.ascontiguousarray(a)
+
+
+@njit(cache=True, parallel=True)
+def _dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, rows, krows):
+    n = out.shape[0]
     for t in prange((n + rows - 1) // rows):
-        lo, hi = _span(n, rows, t)
-        for i in range(lo, hi):
-            for j in range(m):
-                g = dout[i, j]
-                if dropout:
-                    g = g * mask[i, j]
-                dout[i, j] = g * _derivative(out[i, j], act, alpha)
-        if dx.size > 0:
-            np.dot(dout[lo:hi], w.T, dx[lo:hi])
+        _dz_block(out, dout, act, alpha, mask, rows, t)
+    k = x.shape[1]
+    for t in prange((k + krows - 1) // krows):
+        _gradient_block(x, w, dout, dw, db, dx, krows, t)
+
+
+@njit(cache=True)  # as _dense_forward_serial
+def _dense_backward_serial(x, w, out, dout, act, alpha, mask, dw, db, dx, rows, krows):
+    n = out.shape[0]
+    for t in range((n + rows - 1) // rows):
+        _dz_block(out, dout, act, alpha, mask, rows, t)
+    k = x.shape[1]
+    for t in range((k + krows - 1) // krows):
+        _gradient_block(x, w, dout, dw, db, dx, krows, t)
+
+
+@njit(cache=True, inline="always")
+def _dz_block(out, dout, act, alpha, mask, rows, t):
+    """dz = dout * mask * act'(out) on rows block t, in place in dout."""
+    lo, hi = _span(out.shape[0], rows, t)
+    dropout = mask.size > 0
+    for i in range(lo, hi):
+        for j in range(out.shape[1]):
+            g = dout[i, j]
+            if dropout:
+                g = g * mask[i, j]
+            dout[i, j] = g * _derivative(out[i, j], act, alpha)
+
+
+@njit(cache=True, inline="always")
+def _gradient_block(x, w, dz, dw, db, dx, krows, t):
+    """Block t of w's rows: rows lo:hi of dw, columns lo:hi of dx and a slice of db's
+    columns, so no block needs a reduction across threads."""
+    n, m = dz.shape
+    k = x.shape[1]
+    lo, hi = _span(k, krows, t)
     if dw.size > 0:
-        # split dw by rows: each block owns rows of dw, so no reduction across threads; the
-        # same blocks own slices of db's columns, so db costs no parallel region of its own
-        blocks = (k + krows - 1) // krows
-        mcols = (m + blocks - 1) // blocks
-        for t in prange(blocks):
-            lo, hi = _span(k, krows, t)
-            xt[lo:hi] = x[:, lo:hi].T
-            np.dot(xt[lo:hi], dout, dw[lo:hi])
-            lo, hi = _span(m, mcols, t)
-            _column_sums(dout, db, lo, hi)
+        gemm(True, False, hi - lo, m, n, x, lo, dz, 0, dw, lo * dw.strides[0] // dw.itemsize)
+        nblocks = (k + krows - 1) // krows
+        mcols = (m + nblocks - 1) // nblocks
+        c0, c1 = _span(m, mcols, t)
+        _column_sums(dz, db, c0, c1)
+    if dx.size > 0:
+        gemm(False, True, n, hi - lo, m, dz, 0, w, lo * w.strides[0] // w.itemsize, dx, lo)
 
 
 @njit(cache=True, inline="always")

@@ -52,11 +52,10 @@ def dense_forward(x, w, b, act, alpha, mask, out, h):
         np.multiply(out, mask, out=h)
 
 
-def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, xt):
+def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx):
     """Backward of dense_forward from the upstream gradient dout (n, m), overwritten with dz.
 
     Fills dw (k, m) and db (m,) unless dw is empty, and dx (n, k) unless dx is empty.
-    xt (k, n) is scratch the Numba kernel needs; the twin leaves it alone.
     """
     if mask.size:
         dout *= mask
@@ -102,6 +101,12 @@ def _softplus(l):
 def gather_scaled(data, idx, table, out):
     """out = table[data[idx]]: rows idx of uint8 data (N, f) through table (256,) into out (n, f)."""
     out[...] = table[data[idx]]
+
+
+def dropout_mask(u, rate):
+    """u = 1 / (1 - rate) where u >= rate, else 0, in place: uniform draws u (n, m) become an
+    inverted-dropout mask."""
+    np.multiply(u >= rate, 1.0 / (1.0 - rate), out=u)
 
 
 def sgd_update(p, g, learning_rate):

@@ -5,7 +5,7 @@ from scipy.special import expit
 
 from fastgan import threads
 from fastgan.data import PIXEL_SCALE
-from fastgan.kernels import dense, gather, losses, optim
+from fastgan.kernels import dense, gather, losses, masks, optim
 from fastgan.kernels import reference as ref
 from fastgan.kernels.codes import ACTIVATIONS, HEADS
 from helpers import ALPHA, DTYPES, TOL, dense_problem, empty, forward_outputs
@@ -71,8 +71,7 @@ def test_dense_backward_matches_reference(n, k, m, act, dtype, dropout, want_dw,
         dw = np.full((k, m), np.nan, dtype) if want_dw else empty(dtype)
         db = np.full(m, np.nan, dtype) if want_dw else empty(dtype, 1)
         dx = np.full((n, k), np.nan, dtype) if want_dx else empty(dtype)
-        xt = np.full((k, n), np.nan, dtype) if want_dw else empty(dtype)
-        backward(x, w, out, dout, code, ALPHA, mask, dw, db, dx, xt)
+        backward(x, w, out, dout, code, ALPHA, mask, dw, db, dx)
         return dout, dw, db, dx
 
     got = run(dense.dense_backward)
@@ -109,20 +108,20 @@ def test_dense_kernels_fill_row_slices_of_larger_buffers(dtype, dropout):
     dx = np.full((2 * n, k), -7.0, dtype)
     dout_ref, dx_ref = dout[fake].copy(), np.zeros((n, k), dtype)
     dense.dense_backward(x[fake], w, out[fake], dout[fake], code, ALPHA, rows_mask,
-                         empty(dtype), empty(dtype, 1), dx[fake], empty(dtype))
+                         empty(dtype), empty(dtype, 1), dx[fake])
     ref.dense_backward(x[fake], w, out[fake], dout_ref, code, ALPHA, rows_mask,
-                       empty(dtype), empty(dtype, 1), dx_ref, empty(dtype))
+                       empty(dtype), empty(dtype, 1), dx_ref)
     np.testing.assert_allclose(dx[fake], dx_ref, **TOL[dtype])
     np.testing.assert_allclose(dout[fake], dout_ref, **TOL[dtype])
     assert (dx[:n] == -7).all() and (dout[:n] == -7).all()
 
 
+# odd sizes cut into uneven blocks: rows of a tall batch, columns of a wide layer
+@pytest.mark.parametrize("n, k, m", [(131, 129, 65), (37, 129, 131)], ids=["rows", "columns"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", list(ACTIVATIONS))
-def test_dense_kernels_bit_identical_for_any_thread_count(act, dtype):
+def test_dense_kernels_bit_identical_for_any_thread_count(act, dtype, n, k, m):
     """Blocks follow the core count, not the threads, so threads must not change a single bit."""
-    # odd n and k cut into uneven blocks; m crosses the 64-column db blocks
-    n, k, m = 131, 129, 65
     rng = np.random.default_rng(11)
     x, w, b, code, mask = dense_problem(rng, n, k, m, act, dtype, dropout=True)
     upstream = rng.standard_normal((n, m)).astype(dtype)
@@ -132,10 +131,10 @@ def test_dense_kernels_bit_identical_for_any_thread_count(act, dtype):
         out, h = np.zeros((n, m), dtype), np.zeros((n, m), dtype)
         dout = upstream.copy()
         dw, db = np.zeros((k, m), dtype), np.zeros(m, dtype)
-        dx, xt = np.zeros((n, k), dtype), np.zeros((k, n), dtype)
+        dx = np.zeros((n, k), dtype)
         with threads.thread_settings("numba", threads=count):
             dense.dense_forward(x, w, b, code, ALPHA, mask, out, h)
-            dense.dense_backward(x, w, out, dout, code, ALPHA, mask, dw, db, dx, xt)
+            dense.dense_backward(x, w, out, dout, code, ALPHA, mask, dw, db, dx)
         return out, h, dout, dw, db, dx
 
     first = run(counts[0])
@@ -331,3 +330,19 @@ def test_gather_scaled_matches_reference_and_scale_images(n, f, dtype, strided_o
     # exactly what scaling the whole set to float64 and casting would give
     np.testing.assert_array_equal(outs[0][:, :f], (data[idx] / 127.5 - 1).astype(dtype))
     assert np.isnan(outs[0][:, f:]).all()  # columns past the view stay untouched
+
+
+# --- dropout_mask -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("rate", [0.0, 0.3, 0.5, 0.9])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, m", [(1, 1), (3, 257), (64, 128)])
+def test_dropout_mask_matches_reference_bit_for_bit(n, m, dtype, rate):
+    u = np.random.default_rng([n, m]).random((n, m)).astype(dtype)
+    u[0, 0] = rate  # a draw equal to the rate is kept, in both
+    got, want = u.copy(), u.copy()
+    masks.dropout_mask(got, rate)
+    ref.dropout_mask(want, rate)
+    np.testing.assert_array_equal(got, want)
+    assert got[0, 0] == dtype(1 / (1 - rate))
+    assert set(np.unique(got)) <= {dtype(0), dtype(1 / (1 - rate))}
