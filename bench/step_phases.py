@@ -26,8 +26,7 @@ from fastgan import engine as engine_module
 from fastgan.backends import PRIMITIVES
 from fastgan.benchmark import GANS, gemm_peak, make_engine, step_data, train_steps
 from fastgan.kernels.blas import gemm
-from fastgan.kernels.dense import (_COLUMN_STEP, _MIN_ROWS, _column_sums, blocks,
-                                   forward_by_columns)
+from fastgan.kernels.dense import _column_sums, backward_cut, forward_cut
 from support import alternate
 
 STEPS = {"S": 200, "L": 20, "default": 100, "toy": 500}
@@ -141,12 +140,11 @@ class Replay:
                 n, k = x.shape
                 m = w.shape[1]
                 if kind == "forward":
-                    cols = forward_by_columns(n, k, m)
-                    step = blocks(m, _COLUMN_STEP) if cols else blocks(n, _MIN_ROWS)
+                    cols, step = forward_cut(n, k, m)
                     self._time("forward products", 2 * n * k * m, _forward_products, x, w, out,
                                cols, step)
                     continue
-                krows = blocks(k, _MIN_ROWS)
+                krows = backward_cut(n, k)[1]
                 if want_dx:
                     self._time("dX products", 2 * n * k * m, _backward_products, x, w, out, dw,
                                dx, krows, False)

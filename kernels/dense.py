@@ -34,11 +34,19 @@ def blocks(size, step):
     return max(step, -(-per_core // step) * step)
 
 
-def forward_by_columns(n, k, m):
-    """Whether a forward product (n, k) @ (k, m) is cut by columns: when w is wider than
-    the batch is tall and too big to stay in cache, a core packing half of w moves fewer
-    bytes than one packing all of it beside half of x."""
-    return m > n and k * m >= COLUMN_MIN_WEIGHTS
+def forward_cut(n, k, m):
+    """(by_columns, block length) of a forward product (n, k) @ (k, m): columns when w is
+    wider than the batch is tall and too big to stay in cache, since a core packing half of
+    w moves fewer bytes than one packing all of it beside half of x; rows otherwise."""
+    if m > n and k * m >= COLUMN_MIN_WEIGHTS:
+        return True, blocks(m, _COLUMN_STEP)
+    return False, blocks(n, _MIN_ROWS)
+
+
+def backward_cut(n, k):
+    """(rows, w's rows) per block of a backward pass over n rows of a layer with k inputs:
+    the rows cut dz's elementwise pass, w's rows cut dW and dX."""
+    return blocks(n, _MIN_ROWS), blocks(k, _MIN_ROWS)
 
 
 def parallel(n, k, m):
@@ -87,8 +95,7 @@ def dense_forward(x, w, b, act, alpha, mask, out, h):
     """
     n, m = out.shape
     x, w = _unit_columns(x), _unit_columns(w)
-    by_columns = forward_by_columns(n, x.shape[1], m)
-    step = blocks(m, _COLUMN_STEP) if by_columns else blocks(n, _MIN_ROWS)
+    by_columns, step = forward_cut(n, x.shape[1], m)
     kernel = _dense_forward if parallel(n, x.shape[1], m) else _dense_forward_serial
     if act == _TANH or act == _SIGMOID:
         kernel(x, w, b, 0, alpha, mask[:0], out, h, by_columns, step)
@@ -155,8 +162,7 @@ def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx):
     x, w = _unit_columns(x), _unit_columns(w)
     n, k = x.shape
     kernel = _dense_backward if parallel(n, k, w.shape[1]) else _dense_backward_serial
-    kernel(x, w, out, dout, act, alpha, mask, dw, db, dx, blocks(n, _MIN_ROWS),
-           blocks(k, _MIN_ROWS))
+    kernel(x, w, out, dout, act, alpha, mask, dw, db, dx, *backward_cut(n, k))
 
 
 def _unit_columns(a):
