@@ -26,11 +26,9 @@ class Progress:
         now = time.perf_counter()
         done = trainer.step - self.step0
         self.rate = done * self.batch / max(now - self.start, 1e-9)
-        self._postfix = (f"epoch {trainer.epoch} D {d_loss:.3f} G {g_loss:.3f} "
-                         f"{self.rate:,.0f} img/s")
-        if self.seconds is not None:  # the bar counts seconds: the time left, and the step
-            left = tqdm.format_interval(max(self.seconds - (now - self.start), 0))
-            self._postfix = f"{left} left, step {trainer.step} {self._postfix}"
+        # the text is formed only when shown (twice a second): formatting it every step
+        # cost more than a toy GAN's step
+        self._state = (now, trainer.step, trainer.epoch, d_loss, g_loss)
         due = now - self._last >= 0.5
         if due:
             self._show()
@@ -40,13 +38,21 @@ class Progress:
         elif due:  # the bar's position is the time spent, at most the budget
             self.bar.update(min(now - self.start, self.seconds) - self.bar.n)
 
+    def _postfix(self):
+        now, step, epoch, d_loss, g_loss = self._state
+        text = f"epoch {epoch} D {d_loss:.3f} G {g_loss:.3f} {self.rate:,.0f} img/s"
+        if self.seconds is not None:  # the bar counts seconds: the time left, and the step
+            left = tqdm.format_interval(max(self.seconds - (now - self.start), 0))
+            text = f"{left} left, step {step} {text}"
+        return text
+
     def _show(self):
         if self.seconds is None:
-            self.bar.set_postfix_str(self._postfix, refresh=False)
+            self.bar.set_postfix_str(self._postfix(), refresh=False)
         else:  # the bar's own format has no room for text after a postfix's ", "
-            self.bar.set_description_str(self._postfix, refresh=False)
+            self.bar.set_description_str(self._postfix(), refresh=False)
 
     def close(self):
-        if getattr(self, "_postfix", None):
+        if getattr(self, "_state", None):
             self._show()
         self.bar.close()

@@ -180,9 +180,11 @@ class MetricsLog:
         self.f = open(path, "a", encoding="utf-8")
 
     def write(self, trainer, d_loss, g_loss, rate):
-        self.f.write(json.dumps({"step": trainer.step, "epoch": trainer.epoch,
-                                 "d_loss": round(d_loss, 6), "g_loss": round(g_loss, 6),
-                                 "images_per_s": round(rate, 1)}) + "\n")
+        # the line json.dumps would write (the losses are finite: the trainer checks them
+        # first), formed directly: json.dumps took 30 us a step, a tenth of a small GAN's step
+        d, g, r = round(float(d_loss), 6), round(float(g_loss), 6), round(float(rate), 1)
+        self.f.write(f'{{"step": {trainer.step}, "epoch": {trainer.epoch}, "d_loss": {d!r}, '
+                     f'"g_loss": {g!r}, "images_per_s": {r!r}}}\n')
 
     def write_record(self, record):
         self.f.write(json.dumps(record) + "\n")
