@@ -10,6 +10,7 @@ import numpy as np
 
 from .data.sources import PIXEL_SCALE
 from .kernels.codes import HEADS
+from .kernels.masks import raw_draws
 from .nets import MLP, Workspace, adam_step, backward, forward
 
 # Per loss: (head, target) for D on real rows, D on fake rows, and G on fake rows.
@@ -76,8 +77,8 @@ class Engine:
         return forward(self.be, net, ws, x, rows)
 
     def _draw_mask(self, mask):
-        self._uniform(mask)
-        self.be.dropout_mask(mask, self.cfg.dropout)
+        raw = self.rng.bit_generator.random_raw(raw_draws(mask.size))
+        self.be.dropout_mask(raw, self.cfg.dropout, mask)
 
     # --- the training step ----------------------------------------------------------
     def d_step(self, data, idx, labels=None):
@@ -144,9 +145,6 @@ class Engine:
             np.take(data, idx, axis=0, out=out)
         else:
             out[...] = data[idx]
-
-    def _uniform(self, out):
-        self.rng.random(dtype=self.dtype.type, out=out)
 
     def _update(self, name, net):
         opt, cfg = self.opt[name], self.cfg

@@ -1,14 +1,32 @@
-"""Dropout masks from uniform draws, in place: one pass where NumPy takes two and a bool
-temporary (a 128x1024 float32 mask: about 600 us of NumPy passes after the draw)."""
+"""Dropout masks from raw 64-bit draws: four 16-bit chunks per draw, one mask value each.
+
+Drawing float32 uniforms took 3.7 ns a value on NumPy's PCG64 and a raw 64-bit word 3.9 ns,
+so four masks per word cost about a quarter of the draws (GAN L: 1.0 ms of masks a step).
+The keep test compares a 16-bit chunk with round(rate * 2^16): the rate as drawn is off by
+at most 2^-17.
+"""
+import numpy as np
 from numba import njit, prange
+
+CHUNKS = 4  # 16-bit chunks per 64-bit draw
+
+
+def raw_draws(size):
+    """The number of 64-bit draws a mask of `size` values takes."""
+    return -(-size // CHUNKS)
 
 
 @njit(cache=True, parallel=True)
-def dropout_mask(u, rate):
-    """u[i, j] = 1 / (1 - rate) where u[i, j] >= rate, else 0. u (n, m), uniform in [0, 1)."""
-    real = u.dtype.type
-    # the rate compared in u's dtype, as NumPy compares an array with a Python float
-    keep, zero, rate = real(1.0 / (1.0 - rate)), real(0), real(rate)
-    for i in prange(u.shape[0]):
-        for j in range(u.shape[1]):
-            u[i, j] = keep if u[i, j] >= rate else zero
+def dropout_mask(raw, rate, out):
+    """out (n, m) = 1 / (1 - rate) where chunk k of the draws is >= round(rate * 2^16), else
+    0; chunk k = bits 16 (k % 4) .. 16 (k % 4) + 15 of raw[k // 4], k = i * m + j, so a
+    mask's values do not depend on its shape. raw (>= raw_draws(n * m),) uint64."""
+    real = out.dtype.type
+    keep, zero = real(1.0 / (1.0 - rate)), real(0)
+    threshold = np.uint64(rate * 65536.0 + 0.5)
+    n, m = out.shape
+    for i in prange(n):
+        for j in range(m):
+            k = i * m + j
+            chunk = (raw[k // 4] >> np.uint64(16 * (k % 4))) & np.uint64(0xFFFF)
+            out[i, j] = keep if chunk >= threshold else zero

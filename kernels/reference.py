@@ -103,10 +103,13 @@ def gather_scaled(data, idx, table, out):
     out[...] = table[data[idx]]
 
 
-def dropout_mask(u, rate):
-    """u = 1 / (1 - rate) where u >= rate, else 0, in place: uniform draws u (n, m) become an
-    inverted-dropout mask."""
-    np.multiply(u >= rate, 1.0 / (1.0 - rate), out=u)
+def dropout_mask(raw, rate, out):
+    """out (n, m) = 1 / (1 - rate) where the k-th 16-bit chunk of the 64-bit draws raw
+    (little end first, k = i * m + j) is >= round(rate * 2^16), else 0."""
+    shifts = np.arange(0, 64, 16, dtype=np.uint64)
+    chunks = ((raw[:, None] >> shifts) & np.uint64(0xFFFF)).reshape(-1)[:out.size]
+    threshold = np.uint64(int(rate * 65536.0 + 0.5))
+    np.multiply(chunks.reshape(out.shape) >= threshold, 1.0 / (1.0 - rate), out=out)
 
 
 def sgd_update(p, g, learning_rate):

@@ -338,11 +338,29 @@ def test_gather_scaled_matches_reference_and_scale_images(n, f, dtype, strided_o
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, m", [(1, 1), (3, 257), (64, 128)])
 def test_dropout_mask_matches_reference_bit_for_bit(n, m, dtype, rate):
-    u = np.random.default_rng([n, m]).random((n, m)).astype(dtype)
-    u[0, 0] = rate  # a draw equal to the rate is kept, in both
-    got, want = u.copy(), u.copy()
-    masks.dropout_mask(got, rate)
-    ref.dropout_mask(want, rate)
+    raw = np.random.default_rng([n, m]).bit_generator.random_raw(masks.raw_draws(n * m))
+    threshold = int(rate * 65536 + 0.5)
+    raw[0] = (raw[0] & ~np.uint64(0xFFFF)) | np.uint64(threshold)  # a chunk at the threshold
+    got, want = np.full((n, m), np.nan, dtype), np.full((n, m), np.nan, dtype)
+    masks.dropout_mask(raw, rate, got)
+    ref.dropout_mask(raw, rate, want)
     np.testing.assert_array_equal(got, want)
-    assert got[0, 0] == dtype(1 / (1 - rate))
+    assert got[0, 0] == dtype(1 / (1 - rate))  # is kept, in both
     assert set(np.unique(got)) <= {dtype(0), dtype(1 / (1 - rate))}
+
+
+def test_dropout_mask_reads_four_chunks_per_draw_in_order():
+    # chunks 0x0000, 0xFFFF, 0x8000, 0x7FFF of one draw, little end first; rate 0.5 keeps
+    # chunks >= 0x8000
+    raw = np.array([0x7FFF_8000_FFFF_0000], np.uint64)
+    for twin in (masks, ref):
+        out = np.zeros((2, 2), np.float64)
+        twin.dropout_mask(raw, 0.5, out)
+        np.testing.assert_array_equal(out, [[0, 2], [2, 0]])
+
+
+def test_dropout_mask_keeps_one_minus_rate_of_the_values():
+    raw = np.random.default_rng(1).bit_generator.random_raw(masks.raw_draws(200_000))
+    out = np.zeros((400, 500), np.float32)
+    masks.dropout_mask(raw, 0.3, out)
+    assert abs((out > 0).mean() - 0.7) < 0.005
