@@ -2,11 +2,14 @@
 
 A backend is a namespace of functions with the signatures of `fastgan.kernels.reference`. The
 NumPy backend *is* that module; the Numba backend maps the same names to the jitted kernels.
+The Numba backend also has PASSES, a whole network's forward or backward pass in one call;
+their twin is the per-layer loop of `fastgan.nets.forward` / `backward` over the primitives.
 """
 from types import SimpleNamespace
 
 PRIMITIVES = ("dense_forward", "dense_backward", "loss_head", "sgd_update", "adam_update",
               "ema_update", "clip_update", "gather_scaled", "dropout_mask")
+PASSES = ("network_forward", "network_backward")
 BACKENDS = ("numba", "numpy")
 
 
@@ -16,11 +19,12 @@ def get_backend(name):
         from .kernels import reference as ref
         modules = [ref]
     elif name == "numba":
-        from .kernels import dense, gather, losses, masks, optim
-        modules = [dense, gather, losses, masks, optim]
+        from .kernels import dense, gather, losses, masks, network, optim
+        modules = [dense, gather, losses, masks, network, optim]
     else:
         raise ValueError(f"backend={name!r} is not known; use one of {', '.join(BACKENDS)}")
     found = {}
     for module in modules:
-        found.update({p: getattr(module, p) for p in PRIMITIVES if hasattr(module, p)})
+        found.update({p: getattr(module, p) for p in PRIMITIVES + PASSES
+                      if hasattr(module, p)})
     return SimpleNamespace(name=name, **found)

@@ -4,11 +4,17 @@ the passes over them.
 Each layer's weight and bias are views into the flat buffer, so an optimizer updates a whole
 network in one fused kernel call, and a checkpoint is one array per network. `forward`,
 `backward` and `adam_step` run a network through a backend's kernels on a preallocated
-`Workspace`; the GAN engine and the evaluation classifier both train with them.
+`Workspace`; the GAN engine and the evaluation classifier both train with them. With the
+Numba backend a pass is one compiled call over all layers (kernels/network.py); its twin
+is the loop over the layers here, which the NumPy backend runs.
 """
+from types import SimpleNamespace
+
 import numpy as np
 
 from .kernels.codes import ACTIVATIONS
+from .kernels.dense import unit_columns
+from .kernels.network import backward_plan, compiled_activations, finish_output, forward_plan
 
 
 class MLP:
@@ -36,6 +42,7 @@ class MLP:
         self.grads = np.zeros_like(self.params)
         self.weights, self.biases = _views(self.params, shapes)
         self.dweights, self.dbiases = _views(self.grads, shapes)
+        self.compiled_acts = compiled_activations(self.acts)  # None: per-layer passes only
 
     @property
     def n_layers(self):
@@ -70,11 +77,35 @@ class Workspace:
         if grads:
             self.grads = [np.zeros((rows, m), dt) for m in widths]
             self.dx0 = np.zeros((rows, net.sizes[0]), dt) if first_input_grad else self.empty
+        self._layers = {}
+
+    def layers(self, net, rows):
+        """The tuples of per-layer arrays (and plans) a compiled pass over `rows` takes,
+        formed once per row range: the buffers never move."""
+        key = (rows.start, rows.stop)
+        if key not in self._layers:
+            n = len(self.outs[0][rows])
+            grads = getattr(self, "grads", self.outs)
+            self._layers[key] = SimpleNamespace(
+                outs=tuple(a[rows] for a in self.outs),
+                hs=tuple(a[rows] if a.size else a for a in self.hs),
+                masks=tuple(a[rows] if a.size else a for a in self.masks),
+                grads=tuple(a[rows] for a in grads),
+                no_dw=(self.empty,) * net.n_layers, no_db=(self.empty1,) * net.n_layers,
+                forward_plan=forward_plan(n, net.sizes),
+                backward_plan=backward_plan(n, net.sizes))
+        return self._layers[key]
 
 
 def forward(be, net, ws, x, rows=slice(None)):
     """Run x (r, sizes[0]) through `net` into rows `rows` of `ws` (dropout masks as drawn
     there); return the output (r, sizes[-1]), a view into ws."""
+    if net.compiled_acts is not None and hasattr(be, "network_forward"):
+        lay = ws.layers(net, rows)
+        be.network_forward(unit_columns(x), net.weights, net.biases, net.compiled_acts,
+                           net.alpha, lay.masks, lay.outs, lay.hs, lay.forward_plan)
+        finish_output(net.acts[-1], lay.outs[-1])
+        return lay.outs[-1]
     h = x
     for l in range(net.n_layers):
         mask = ws.masks[l][rows] if ws.masks[l].size else ws.empty
@@ -91,6 +122,15 @@ def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=Fals
     Fills net.dweights/dbiases when `want_dw`, and ws.dx0[rows] (the input's gradient)
     when `want_dx`; dout and the hidden gradients are overwritten.
     """
+    if net.compiled_acts is not None and hasattr(be, "network_backward"):
+        lay = ws.layers(net, rows)
+        dx0 = ws.dx0[rows] if want_dx else ws.empty
+        be.network_backward(unit_columns(x), net.weights, lay.outs, lay.hs, lay.masks,
+                            net.compiled_acts, net.alpha,
+                            net.dweights if want_dw else lay.no_dw,
+                            net.dbiases if want_dw else lay.no_db, lay.grads, dout, dx0,
+                            lay.backward_plan)
+        return
     for l in reversed(range(net.n_layers)):
         inp = x if l == 0 else ws.hs[l - 1][rows]
         mask = ws.masks[l][rows] if ws.masks[l].size else ws.empty
@@ -112,10 +152,11 @@ def adam_step(be, net, m, v, t, learning_rate, beta1, beta2, eps):
 
 
 def _views(flat, shapes):
+    """(weights, biases): tuples of views into `flat`, as the compiled passes take them."""
     weights, biases, start = [], [], 0
     for shape in shapes:
         size = int(np.prod(shape))
         view = flat[start:start + size].reshape(shape)
         (weights if len(shape) == 2 else biases).append(view)
         start += size
-    return weights, biases
+    return tuple(weights), tuple(biases)

@@ -94,7 +94,7 @@ def dense_forward(x, w, b, act, alpha, mask, out, h):
     on a 64x784 float32 layer against 125 us for the same layer with a linear output.
     """
     n, m = out.shape
-    x, w = _unit_columns(x), _unit_columns(w)
+    x, w = unit_columns(x), unit_columns(w)
     by_columns, step = forward_cut(n, x.shape[1], m)
     kernel = _dense_forward if parallel(n, x.shape[1], m) else _dense_forward_serial
     if act == _TANH or act == _SIGMOID:
@@ -159,13 +159,13 @@ def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx):
 
     Empty dw skips dw and db, empty dx skips dx.
     """
-    x, w = _unit_columns(x), _unit_columns(w)
+    x, w = unit_columns(x), unit_columns(w)
     n, k = x.shape
     kernel = _dense_backward if parallel(n, k, w.shape[1]) else _dense_backward_serial
     kernel(x, w, out, dout, act, alpha, mask, dw, db, dx, *backward_cut(n, k))
 
 
-def _unit_columns(a):
+def unit_columns(a):
     """a, or a copy when its columns are not adjacent in memory (gemm needs them so)."""
     return a if a.strides[1] == a.itemsize or a.shape[1] == 1 else np.ascontiguousarray(a)
 

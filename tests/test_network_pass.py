@@ -1,0 +1,111 @@
+"""Whole-network passes in one compiled call (kernels/network.py) against their twins: the
+per-layer loop over the same Numba kernels (bit for bit: the same blocks in the same order)
+and over the NumPy reference kernels (to the kernels' tolerances)."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from fastgan import threads
+from fastgan.backends import PASSES, get_backend
+from fastgan.kernels.codes import ACTIVATIONS
+from fastgan.nets import MLP, Workspace, backward, forward
+from helpers import ALPHA, DROPOUT, DTYPES, TOL
+
+NUMBA = get_backend("numba")
+PER_LAYER = SimpleNamespace(**{k: v for k, v in vars(NUMBA).items() if k not in PASSES})
+NUMPY = get_backend("numpy")
+
+# (rows, sizes): batch 1, odd widths cut into uneven blocks, a layer wide enough to be cut
+# into columns, one of one layer, and a deep narrow one
+NETS = [(1, [3, 5, 1]), (7, [33, 65, 17, 1]), (64, [100, 128, 784]), (128, [794, 256, 1]),
+        (5, [9, 4]), (130, [2, 8, 8, 8, 2])]
+HIDDEN = ["relu", "leaky_relu", "linear"]  # the hidden activations a compiled pass runs
+OUTPUT = list(ACTIVATIONS)  # tanh and sigmoid outputs are finished by NumPy after it
+
+
+@pytest.fixture(scope="module", autouse=True)
+def numba_threads():
+    with threads.thread_settings("numba"):
+        yield
+
+
+def setup(rows, sizes, hidden, output, dtype, dropout, seed=0):
+    """A net with random weights, a workspace with dropout masks drawn, an input and an
+    upstream gradient."""
+    rng = np.random.default_rng([rows, *sizes, ACTIVATIONS[hidden], ACTIVATIONS[output]])
+    net = MLP(sizes, hidden, output, ALPHA, dtype)
+    net.init(rng)
+    net.params[...] += 0.1 * rng.standard_normal(net.params.size)  # non-zero biases
+    ws = Workspace(net, rows, DROPOUT if dropout else 0.0, first_input_grad=True)
+    for mask in ws.masks:
+        if mask.size:
+            mask[...] = (rng.random(mask.shape) >= DROPOUT) / (1 - DROPOUT)
+    x = rng.standard_normal((rows, sizes[0])).astype(dtype)
+    up = rng.standard_normal((rows, sizes[-1])).astype(dtype)
+    return net, ws, x, up
+
+
+def run(be, rows, sizes, hidden, output, dtype, dropout, want_dw, want_dx, part=None):
+    """Forward then backward on the rows `part` (default all) with backend `be`; return
+    every array the passes write."""
+    net, ws, x, up = setup(rows, sizes, hidden, output, dtype, dropout)
+    part = part or slice(None)
+    out = forward(be, net, ws, x[part], part).copy()
+    dout = up[part].copy()
+    backward(be, net, ws, x[part], dout, part, want_dw=want_dw, want_dx=want_dx)
+    return {"out": out, "dz": dout, "dW": net.grads.copy(), "dx": ws.dx0.copy(),
+            **{f"h{l}": h.copy() for l, h in enumerate(ws.hs)},
+            **{f"grad{l}": g.copy() for l, g in enumerate(ws.grads[:-1])}}
+
+
+@pytest.mark.parametrize("want_dw, want_dx", [(True, False), (False, True)])
+@pytest.mark.parametrize("dropout", [False, True], ids=["no_dropout", "dropout"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("output", OUTPUT)
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("rows, sizes", NETS)
+def test_network_pass_equals_per_layer_kernels_and_reference(rows, sizes, hidden, output,
+                                                             dtype, dropout, want_dw, want_dx):
+    args = rows, sizes, hidden, output, dtype, dropout, want_dw, want_dx
+    got = run(NUMBA, *args)
+    per_layer = run(PER_LAYER, *args)
+    reference = run(NUMPY, *args)
+    for name, a in got.items():
+        np.testing.assert_array_equal(a, per_layer[name], err_msg=f"{name} vs per-layer")
+        np.testing.assert_allclose(a, reference[name], err_msg=f"{name} vs reference",
+                                   **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_network_pass_on_a_row_range_leaves_other_rows_alone(dtype):
+    """The generator step runs D on the fake half of its rows only."""
+    rows, sizes, part = 64, [33, 65, 1], slice(32, 64)
+    got = run(NUMBA, rows, sizes, "leaky_relu", "linear", dtype, True, True, True, part)
+    per_layer = run(PER_LAYER, rows, sizes, "leaky_relu", "linear", dtype, True, True, True,
+                    part)
+    for name, a in got.items():
+        np.testing.assert_array_equal(a, per_layer[name], err_msg=name)
+    assert (got["h0"][:32] == 0).all() and (got["dx"][:32] == 0).all()
+
+
+def test_hidden_tanh_takes_the_per_layer_kernels():
+    net = MLP([4, 6, 1], "tanh", "linear", ALPHA, np.float64)
+    assert net.compiled_acts is None
+    got = run(NUMBA, 5, [4, 6, 1], "tanh", "sigmoid", np.float64, False, True, True)
+    reference = run(NUMPY, 5, [4, 6, 1], "tanh", "sigmoid", np.float64, False, True, True)
+    for name, a in got.items():
+        np.testing.assert_allclose(a, reference[name], err_msg=name, **TOL[np.float64])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_network_pass_bit_identical_for_any_thread_count(dtype):
+    counts = sorted({1, threads.available_cores()})
+    results = []
+    for count in counts:
+        with threads.thread_settings("numba", threads=count):
+            results.append(run(NUMBA, 130, [129, 131, 65, 1], "leaky_relu", "linear", dtype,
+                               True, True, True))
+    for name, a in results[0].items():
+        for other in results[1:]:
+            np.testing.assert_array_equal(other[name], a, err_msg=name)
