@@ -23,9 +23,10 @@ from fastgan.gan import GAN
 
 # Every image trial starts from fastgan's first preset (unconditional, G 100-256-512-784,
 # D 784-512-256-1, leaky relu 0.2, dropout 0.3, Adam 2e-4, beta1 0.5, batch 64, float32)
-# and changes what its flags say; the tutorials' rows use their own presets.
+# and changes what its flags say (it packed nothing: --pack 1 keeps the preset's
+# unconditional pack 2 out); the tutorials' rows use their own presets.
 IMAGE_BASE = ["--preset", "fastgan", "--g-layers", "100,256,512,784", "--d-layers",
-              "784,512,256,1", "--lr", "2e-4", "--ema", "0"]
+              "784,512,256,1", "--lr", "2e-4", "--ema", "0", "--pack", "1"]
 # The toy presets before packing, the EMA and (toy-2d) the relu generator
 TOY_BASE = ["--g-activation", "leaky_relu", "--pack", "1", "--ema", "0"]
 # Image folders other than MNIST (Fashion-MNIST): the default preset against variations and

@@ -16,14 +16,14 @@ from . import peers as _peers
 from .backends import BACKENDS, get_backend
 from .config import Config
 from .engine import Engine
-from .presets import PRESETS
+from .presets import PRESETS, RUN_KEYS
 from .threads import available_cores, thread_settings
 
 
 def _preset_spec(name):
     """A preset's Config fields, less the run length and the batch size and dtype a plan sets."""
     return {k: v for k, v in PRESETS[name].items()
-            if k not in ("minutes", "epochs", "batch_size", "dtype")}
+            if k not in (*RUN_KEYS, "epochs", "batch_size", "dtype")}
 
 
 # The reference GANs: S is the NumPy tutorial's, L the PyTorch MNIST tutorial's, default

@@ -8,7 +8,7 @@ from .data import load_dataset
 from .fileio import atomic_path
 from .gan import GAN
 from .grid import class_rows
-from .presets import default_preset, preset, split_run_keys
+from .presets import apply_unconditional, default_preset, preset, split_run_keys
 from .run import CHECKPOINT, RunFolder, read_meta, run_dataset
 
 # (flag, type, help) of every Config option the CLI sets; the field is the flag's name.
@@ -104,7 +104,8 @@ def prepare_train(options):
     spec = options.get("dataset") or run.get("dataset") or "mnist-sample"
     dataset = load_dataset(spec, digits=options.get("digits"), seed=options.get("seed") or 0,
                            n_points=run.get("points", 10000))
-    fields.update(config_options(options))
+    explicit = config_options(options)
+    fields.update(explicit)
     if options.get("conditional"):
         if dataset.y is None:
             raise ValueError(f"--conditional needs labels, and {spec} has none")
@@ -114,6 +115,7 @@ def prepare_train(options):
     elif fields.get("n_classes"):
         # a conditional preset fits the data's classes, or trains unconditionally without labels
         fields["n_classes"] = 0 if dataset.y is None else _class_count(dataset)
+    apply_unconditional(fields, run, explicit)
     # run length: --epochs, --steps or --minutes, else the preset's own (minutes or epochs)
     epochs, minutes, steps = (options.get(k) for k in ("epochs", "minutes", "steps"))
     if epochs is None and minutes is None and steps is None:

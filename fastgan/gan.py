@@ -111,14 +111,15 @@ class GAN:
         """Build a GAN from a named preset (see `fastgan.presets`), options overriding it.
 
         The "fastgan" preset is conditional (n_classes=10): fit it with labels, or pass
-        n_classes=0.
+        n_classes=0 (which also takes its unconditional changes, see `fastgan.presets`).
         """
-        from .presets import preset, split_run_keys
+        from .presets import apply_unconditional, preset, split_run_keys
         fields = preset(name)
-        split_run_keys(fields)
+        run = split_run_keys(fields)
         gan_options = {k: options.pop(k) for k in list(options) if k not in _OPTIONS
                        and k not in ("g_layers", "d_layers")}
         fields.update(options)
+        apply_unconditional(fields, run, options)
         return cls.from_config(Config.from_dict(fields), **gan_options)
 
     # --- training ---------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Named recipes: the tutorials' GANs, and fastgan's own defaults per kind of data.
 
 A preset is a dict of `Config` fields plus what the run needs besides (RUN_KEYS): its
-length in `minutes` (else `epochs`), and for a tutorial's toy recipe its data set and the
-number of points to draw. Explicit options override it. A preset's n_classes means "conditional when the data has
+length in `minutes` (else `epochs`), for a tutorial's toy recipe its data set and the
+number of points to draw, and the fields that change when the run ends up without labels
+(`unconditional`). Explicit options override it. A preset's n_classes means "conditional when the data has
 labels": the CLI sets it to the data's class count, or 0 without labels.
 """
 PRESETS = {
@@ -49,7 +50,10 @@ PRESETS = {
         g_layers=[100, 256, 784], d_layers=[784, 256, 1], g_activation="leaky_relu",
         d_activation="leaky_relu", alpha=0.2, dropout=0.3, optimizer="adam",
         learning_rate=5e-4, beta1=0.5, beta2=0.999, ema=0.999, n_classes=10, batch_size=64,
-        epochs=1000, minutes=5, dtype="float32"),
+        epochs=1000, minutes=5, dtype="float32",
+        # without labels, D judging pairs of samples (PacGAN) keeps G from favouring a few
+        # digits (docs/presets.md, "Images without labels")
+        unconditional=dict(pack=2)),
     # Toy data: small nets, linear output. toy-1d as toy-2d below, chosen by the same trials.
     "toy-1d": dict(
         g_layers=[8, 64, 64, 1], d_layers=[1, 64, 64, 1], g_activation="relu",
@@ -78,12 +82,20 @@ DATASET_PRESETS = {"mnist-sample": "fastgan", "mnist": "fastgan", "fashion-mnist
 DEFAULT_PRESET = "fastgan"
 
 
-RUN_KEYS = ("minutes", "dataset", "points")
+RUN_KEYS = ("minutes", "dataset", "points", "unconditional")
 
 
 def split_run_keys(fields):
     """Remove and return the preset's RUN_KEYS from `fields`, leaving Config fields."""
     return {k: fields.pop(k) for k in RUN_KEYS if k in fields}
+
+
+def apply_unconditional(fields, run, explicit):
+    """When `fields` train without labels (n_classes 0), set the preset's `unconditional`
+    fields (from `run`, its split-off RUN_KEYS) that the user did not give (`explicit`)."""
+    if not fields.get("n_classes"):
+        fields.update({k: v for k, v in run.get("unconditional", {}).items()
+                       if k not in explicit})
 
 
 def preset(name):

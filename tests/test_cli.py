@@ -357,3 +357,21 @@ def test_sigkill_at_any_moment_leaves_a_loadable_checkpoint(images, tmp_path):
 def test_learning_rate_flags_and_their_aliases(flags, expected):
     args = build_parser().parse_args(["train", *flags])
     assert fastgan.commands.config_options(vars(args)) == expected
+
+
+@pytest.mark.parametrize("flags, pack", [(["--unconditional"], 2),
+                                         (["--unconditional", "--pack", "1"], 1),
+                                         ([], 1)], ids=["unconditional", "explicit", "labels"])
+def test_default_preset_packs_pairs_only_without_labels(images, tmp_path, capsys, flags,
+                                                        pack):
+    code, _, err = run_cli(["train", "--dataset", images, *TINY_NET, "--steps", "1",
+                            "--out", tmp_path / "r", *flags], capsys)
+    assert code == 0, err
+    c = read_config(tmp_path / "r")["config"]
+    assert (c["pack"], c["n_classes"] == 0) == (pack, "--unconditional" in flags)
+
+
+def test_from_preset_takes_the_unconditional_changes():
+    assert GAN.from_preset("fastgan", n_classes=0).config.pack == 2
+    assert GAN.from_preset("fastgan", n_classes=0, pack=4).config.pack == 4
+    assert GAN.from_preset("fastgan").config.pack == 1

@@ -14,7 +14,7 @@ import tomllib
 import numpy as np
 
 from ..config import Config
-from ..presets import default_preset, preset
+from ..presets import apply_unconditional, default_preset, preset, split_run_keys
 
 RUN_OPTIONS = ("dataset", "digits", "preset", "minutes", "epochs")
 DISTRIBUTIONS = ("uniform", "log_uniform", "int", "choice")
@@ -167,8 +167,10 @@ def check_trial(options, seed):
         _check_run_options(options)
         fields = preset(options.get("preset") or default_preset(str(options.get("dataset",
                                                                                  "mnist-sample"))))
-        fields.pop("minutes", None)
-        fields.update({k: v for k, v in options.items() if k not in RUN_OPTIONS})
+        run = split_run_keys(fields)
+        explicit = {k: v for k, v in options.items() if k not in RUN_OPTIONS}
+        fields.update(explicit)
+        apply_unconditional(fields, run, explicit)
         Config.from_dict({**fields, "seed": seed})
     except (ValueError, TypeError) as e:
         shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
