@@ -369,9 +369,13 @@ def test_default_preset_packs_pairs_only_without_labels(images, tmp_path, capsys
     assert code == 0, err
     c = read_config(tmp_path / "r")["config"]
     assert (c["pack"], c["n_classes"] == 0) == (pack, "--unconditional" in flags)
+    assert c["learning_rate"] == (1e-3 if "--unconditional" in flags else 5e-4)
 
 
 def test_from_preset_takes_the_unconditional_changes():
-    assert GAN.from_preset("fastgan", n_classes=0).config.pack == 2
-    assert GAN.from_preset("fastgan", n_classes=0, pack=4).config.pack == 4
-    assert GAN.from_preset("fastgan").config.pack == 1
+    unconditional = GAN.from_preset("fastgan", n_classes=0).config
+    assert (unconditional.pack, unconditional.learning_rate) == (2, 1e-3)
+    given = GAN.from_preset("fastgan", n_classes=0, pack=4).config
+    assert (given.pack, given.learning_rate) == (4, 1e-3)
+    conditional = GAN.from_preset("fastgan").config
+    assert (conditional.pack, conditional.learning_rate) == (1, 5e-4)
