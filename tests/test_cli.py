@@ -374,7 +374,8 @@ def test_default_preset_packs_pairs_only_without_labels(images, tmp_path, capsys
 
 def test_from_preset_takes_the_unconditional_changes():
     unconditional = GAN.from_preset("fastgan", n_classes=0).config
-    assert (unconditional.pack, unconditional.learning_rate) == (2, 1e-3)
+    assert (unconditional.pack, unconditional.learning_rate, unconditional.ema) == \
+        (2, 1e-3, 0.9999)
     given = GAN.from_preset("fastgan", n_classes=0, pack=4).config
     assert (given.pack, given.learning_rate) == (4, 1e-3)
     conditional = GAN.from_preset("fastgan").config
