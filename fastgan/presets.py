@@ -3,8 +3,8 @@
 A preset is a dict of `Config` fields plus what the run needs besides (RUN_KEYS): its
 length in `minutes` (else `epochs`), for a tutorial's toy recipe its data set and the
 number of points to draw, and the fields that change when the run ends up without labels
-(`unconditional`). Explicit options override it. A preset's n_classes means "conditional when the data has
-labels": the CLI sets it to the data's class count, or 0 without labels.
+(`unconditional`). Explicit options override it. A preset's n_classes means "conditional
+when the data has labels": the CLI sets it to the data's class count, or 0 without labels.
 """
 PRESETS = {
     # The NumPy tutorial: G 100-128-784, D 784-128-1, SGD 1e-3 with per-epoch decay 1e-4,
