@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from .kernels.codes import ACTIVATIONS
-from .kernels.dense import unit_columns
-from .kernels.network import backward_plan, compiled_activations, finish_output, forward_plan
+from .kernels.dense import finish_output, unit_columns
+from .kernels.network import backward_plan, compiled_activations, forward_plan
 
 
 class MLP:

@@ -99,17 +99,23 @@ def dense_forward(x, w, b, act, alpha, mask, out, h):
     kernel = _dense_forward if parallel(n, x.shape[1], m) else _dense_forward_serial
     if act == _TANH or act == _SIGMOID:
         kernel(x, w, b, 0, alpha, mask[:0], out, h, by_columns, step)
-        if act == _TANH:
-            np.tanh(out, out=out)
-        else:  # sigmoid(z) = (1 + tanh(z / 2)) / 2: no overflow for any z
-            out *= 0.5
-            np.tanh(out, out=out)
-            out += 1
-            out *= 0.5
+        finish_output(act, out)
         if mask.size:
             np.multiply(out, mask, out=h)
     else:
         kernel(x, w, b, act, alpha, mask, out, h, by_columns, step)
+
+
+def finish_output(act, out):
+    """Apply tanh or sigmoid (act) in place to a layer's output that the kernels left
+    linear, with NumPy's SIMD tanh; any other activation leaves it alone."""
+    if act == _TANH:
+        np.tanh(out, out=out)
+    elif act == _SIGMOID:  # sigmoid(z) = (1 + tanh(z / 2)) / 2: no overflow for any z
+        out *= 0.5
+        np.tanh(out, out=out)
+        out += 1
+        out *= 0.5
 
 
 @njit(cache=True, parallel=True)

@@ -6,7 +6,7 @@ same blocks as `dense_forward` / `dense_backward` (the plan, from `dense.forward
 kernels. One call per network saves the Python and the dispatch of a call per layer
 (about 6 us each; a GAN S step has twelve layer calls). tanh and sigmoid stay NumPy's (see
 `dense.dense_forward`): an output layer with one is left linear here and finished by
-`finish_output`; a network with one on a hidden layer takes the per-layer kernels.
+`dense.finish_output`; a network with one on a hidden layer takes the per-layer kernels.
 """
 import numpy as np
 from numba import njit, prange
@@ -35,21 +35,10 @@ def backward_plan(rows, sizes):
 def compiled_activations(acts):
     """acts as an int64 array for the compiled passes, or None when a hidden layer has tanh
     or sigmoid. The forward pass leaves an output tanh or sigmoid linear (`_activate` is the
-    identity for them) for `finish_output`; the backward pass applies their derivatives."""
+    identity for them) for `dense.finish_output`; the backward pass applies their derivatives."""
     if any(a in (_TANH, _SIGMOID) for a in acts[:-1]):
         return None
     return np.array(acts, np.int64)
-
-
-def finish_output(act, out):
-    """Apply an output tanh or sigmoid that the compiled pass left linear, in place."""
-    if act == _TANH:
-        np.tanh(out, out=out)
-    elif act == _SIGMOID:  # sigmoid(z) = (1 + tanh(z / 2)) / 2, as dense_forward
-        out *= 0.5
-        np.tanh(out, out=out)
-        out += 1
-        out *= 0.5
 
 
 @njit(cache=True, parallel=True)
