@@ -41,6 +41,7 @@ CONFIG_FLAGS = [
     ("--label-smoothing", float, "one-sided: real target 1 - s (bce and least-squares)"),
     ("--ema", float, "keep an exponential moving average of G's weights for sampling"),
     ("--pack", int, "PacGAN packing: D judges this many samples at once"),
+    ("--latent-codes", int, "G also takes a random one-hot code of this many values"),
     ("--instance-noise", float, "std of Gaussian noise added to D's inputs"),
     ("--clip", float, "clip D's weights to [-c, c] (Wasserstein GAN)"),
     ("--backend", str, "numba (default) or numpy"),

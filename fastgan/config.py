@@ -61,6 +61,7 @@ class Config:
     instance_noise: float = 0.0
     clip: float = 0.0
     n_classes: int = 0
+    latent_codes: int = 0
     dtype: str = "float64"
     backend: str = "numba"
     seed: int = 0
@@ -98,6 +99,7 @@ class Config:
         for name in ("batch_size", "epochs", "d_steps", "pack"):
             _check_int(name, getattr(self, name), low=1)
         _check_int("n_classes", self.n_classes, low=0)
+        _check_int("latent_codes", self.latent_codes, low=0)
         if self.batch_size % self.pack:
             raise ValueError(f"pack={self.pack} must divide batch_size={self.batch_size}: D "
                              f"judges the batch in groups of pack samples")
@@ -166,9 +168,15 @@ class Config:
         return not self._decay_given and self.decay_rate == DEFAULT_DECAY.get(self.optimizer)
 
     @property
+    def z_width(self):
+        """Columns of G's random input: the noise, then a one-hot latent code if any."""
+        return self.g_layers[0] + self.latent_codes
+
+    @property
     def g_sizes(self):
-        """The generator's real layer sizes: a one-hot label joins the noise when conditional."""
-        return [self.g_layers[0] + self.n_classes, *self.g_layers[1:]]
+        """The generator's real layer sizes: its random input, then a one-hot label when
+        conditional."""
+        return [self.z_width + self.n_classes, *self.g_layers[1:]]
 
     @property
     def d_sizes(self):

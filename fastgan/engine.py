@@ -86,11 +86,11 @@ class Engine:
         batch; return D's loss."""
         n, f = self.n, self.f
         self._gather(data, idx, self.x_d[:n, :f])
-        draw_noise(self.rng, self.cfg.noise, self.z[:, :self.cfg.g_layers[0]])
+        draw_latent(self.rng, self.cfg, self.z[:, :self.cfg.z_width])
         if self.C:
             self.labels[:n] = labels[idx]
             self.labels[n:] = self.rng.integers(self.C, size=n)
-            _one_hot(self.z, self.cfg.g_layers[0], self.labels[n:])
+            _one_hot(self.z, self.cfg.z_width, self.labels[n:])
         fake = self._forward(self.G, self.gw, self.z, slice(None))
         if not self.direct:
             self._fill_d_input(fake)
@@ -201,6 +201,16 @@ def draw_noise(rng, kind, out):
     if kind == "uniform":
         out *= 2
         out -= 1
+    return out
+
+
+def draw_latent(rng, config, out):
+    """Fill `out` (rows, config.z_width) with G's random input: `config.noise` noise, then a
+    one-hot code drawn uniformly from `config.latent_codes` (if any); return it."""
+    nz, K = config.g_layers[0], config.latent_codes
+    draw_noise(rng, config.noise, out[:, :nz])
+    if K:
+        _one_hot(out[:, :nz + K], nz, rng.integers(K, size=len(out)))
     return out
 
 

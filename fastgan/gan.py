@@ -7,7 +7,7 @@ from .backends import get_backend
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config
 from .data.sources import image_rows, select_digits
-from .engine import Engine, draw_noise
+from .engine import Engine, draw_latent
 from .threads import step_threads, thread_settings
 from .train import Trainer, check_losses
 
@@ -251,7 +251,7 @@ class GAN:
         """
         n = _positive_int("n", n)
         rng = self._sample_rng if seed is None else np.random.default_rng(seed)
-        z = draw_noise(rng, self.config.noise, np.empty((n, self.config.g_layers[0])))
+        z = draw_latent(rng, self.config, np.empty((n, self.config.z_width)))
         labels = self._sample_labels(n, labels)
         with thread_settings(self.config.backend, self.config.threads):
             return self.engine.generate(z, labels)

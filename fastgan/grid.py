@@ -1,13 +1,14 @@
 """The fixed noise and labels every picture of a run is drawn from, so its frames form a movie."""
 import numpy as np
 
-from .engine import draw_noise
+from .engine import draw_latent
 
 
 def grid_noise(config, n):
-    """The fixed noise (n, nz) every picture of a run is drawn from, so frames form a movie."""
+    """The fixed noise (n, z_width) every picture of a run is drawn from, so frames form a
+    movie."""
     rng = np.random.default_rng([config.seed, 2])
-    return draw_noise(rng, config.noise, np.empty((n, config.g_layers[0])))
+    return draw_latent(rng, config, np.empty((n, config.z_width)))
 
 
 def class_rows(classes, n):

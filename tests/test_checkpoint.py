@@ -34,7 +34,8 @@ def saved(data, tmp_path_factory):
 
 # --- round trips ------------------------------------------------------------------------
 @pytest.mark.parametrize("options", [dict(optimizer="sgd"), dict(optimizer="adam", dropout=0.3),
-                                     dict(dtype="float32", optimizer="adam")])
+                                     dict(dtype="float32", optimizer="adam"),
+                                     dict(optimizer="adam", latent_codes=3)])
 def test_round_trip_keeps_params_config_and_history(data, tmp_path, options):
     gan = small_gan(**options)
     gan.fit(data)

@@ -116,7 +116,8 @@ def test_float64_toy_2d_linear_output_matches(optimizer):
 OPTIONS = {"pack": dict(pack=2), "labels": dict(n_classes=3),
            "instance_noise": dict(instance_noise=0.1),
            "label_smoothing": dict(label_smoothing=0.1), "ema": dict(ema=0.99),
-           "clip": dict(loss="wasserstein", clip=0.1)}
+           "clip": dict(loss="wasserstein", clip=0.1), "latent_codes": dict(latent_codes=4),
+           "codes_and_labels": dict(latent_codes=4, n_classes=3)}
 
 
 @pytest.mark.parametrize("option", list(OPTIONS))

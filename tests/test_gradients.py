@@ -152,11 +152,13 @@ def test_engine_gradients_match_finite_differences(backend, loss, dropout):
 
 
 # Options that change the path through a step: packed D inputs, one-hot labels on both
-# networks, instance noise on D's input, a smoothed real label, and all at once.
+# networks, instance noise on D's input, a smoothed real label, a one-hot code on G's
+# input, and all at once.
 OPTIONS = {"pack": dict(pack=2), "labels": dict(n_classes=3),
            "instance_noise": dict(instance_noise=0.1),
-           "label_smoothing": dict(label_smoothing=0.1),
-           "all": dict(pack=2, n_classes=3, instance_noise=0.1, label_smoothing=0.1)}
+           "label_smoothing": dict(label_smoothing=0.1), "latent_codes": dict(latent_codes=4),
+           "all": dict(pack=2, n_classes=3, instance_noise=0.1, label_smoothing=0.1,
+                       latent_codes=4)}
 
 
 @pytest.mark.parametrize("option", list(OPTIONS))

@@ -92,3 +92,27 @@ def test_conditional_generator_follows_its_labels():
     b = g.generate(5, labels=2, seed=3)
     assert not np.allclose(a, b)  # same noise, different label
     np.testing.assert_array_equal(a, g.generate(5, labels=[0] * 5, seed=3))
+
+
+def test_latent_codes_give_g_a_one_hot_code_after_its_noise_and_d_never_sees_it():
+    g = gan(latent_codes=5, n_classes=3)
+    assert g.engine.G.sizes[0] == 3 + 5 + 3 and g.engine.D.sizes[0] == F + 3
+    g.fit(X, Y)
+    z = g.engine.z
+    codes, labels = z[:, 3:8], z[:, 8:]
+    np.testing.assert_array_equal(codes.sum(axis=1), 1)
+    assert set(np.unique(codes)) == {0.0, 1.0}
+    np.testing.assert_array_equal(labels.argmax(axis=1), g.engine.labels[8:])
+    assert np.all(z[:, :3] != 0)  # the noise columns are noise
+
+
+def test_sampling_draws_every_latent_code_and_the_code_steers_g():
+    g = gan(latent_codes=4)
+    g.fit(X)
+    from fastgan.engine import draw_latent
+    z = draw_latent(np.random.default_rng(0), g.config, np.empty((400, 7)))
+    assert sorted(np.unique(z[:, 3:].argmax(axis=1))) == [0, 1, 2, 3]
+    other = z.copy()
+    other[:, 3:] = np.roll(z[:, 3:], 1, axis=1)
+    assert not np.allclose(g.engine.generate(z), g.engine.generate(other))
+    assert g.generate(5, seed=1).shape == (5, F)
