@@ -374,9 +374,10 @@ def test_default_preset_packs_pairs_only_without_labels(images, tmp_path, capsys
 
 def test_from_preset_takes_the_unconditional_changes():
     unconditional = GAN.from_preset("fastgan", n_classes=0).config
-    assert (unconditional.pack, unconditional.learning_rate, unconditional.ema) == \
-        (2, 1e-3, 0.9999)
-    given = GAN.from_preset("fastgan", n_classes=0, pack=4).config
-    assert (given.pack, given.learning_rate) == (4, 1e-3)
+    assert (unconditional.pack, unconditional.learning_rate, unconditional.ema,
+            unconditional.g_layers) == (2, 1e-3, 0.9999, [100, 256, 784])
+    given = GAN.from_preset("fastgan", n_classes=0, pack=4, g_layers=[100, 64, 784]).config
+    assert (given.pack, given.learning_rate, given.g_layers) == (4, 1e-3, [100, 64, 784])
     conditional = GAN.from_preset("fastgan").config
-    assert (conditional.pack, conditional.learning_rate) == (1, 5e-4)
+    assert (conditional.pack, conditional.learning_rate, conditional.g_layers) == \
+        (1, 5e-4, [100, 256, 512, 784])
