@@ -33,6 +33,7 @@ TOY_BASE = ["--g-activation", "leaky_relu", "--pack", "1", "--ema", "0"]
 # the PyTorch tutorial, each with its full flags.
 FOLDER_TRIALS = {
     "fastgan": ["--preset", "fastgan"],
+    "fastgan one-layer G": ["--preset", "fastgan", "--g-layers", "100,256,784"],
     "fastgan lr 2e-4": ["--preset", "fastgan", "--lr", "2e-4"],
     "fastgan wider": ["--preset", "fastgan", "--g-layers", "100,256,512,784", "--d-layers",
                       "784,512,256,1", "--lr", "2e-4"],
