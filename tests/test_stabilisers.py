@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fastgan import GAN
-from fastgan.engine import LOSS_HEADS
+from fastgan.engine import LOSS_HEADS, draw_latent
 
 F = 6
 X = np.random.default_rng(0).uniform(-1, 1, (64, F))
@@ -109,7 +109,6 @@ def test_latent_codes_give_g_a_one_hot_code_after_its_noise_and_d_never_sees_it(
 def test_sampling_draws_every_latent_code_and_the_code_steers_g():
     g = gan(latent_codes=4)
     g.fit(X)
-    from fastgan.engine import draw_latent
     z = draw_latent(np.random.default_rng(0), g.config, np.empty((400, 7)))
     assert sorted(np.unique(z[:, 3:].argmax(axis=1))) == [0, 1, 2, 3]
     other = z.copy()
