@@ -56,24 +56,26 @@ PRESETS = {
         # EMA of G, and a one-layer G (the two-layer one lost there), chosen by sweeps with
         # seeds (docs/presets.md, "Images without labels")
         unconditional=dict(pack=2, learning_rate=1e-3, ema=0.9999, g_layers=[100, 256, 784])),
-    # Toy data: small nets, linear output. toy-1d as toy-2d below, chosen by the same trials.
+    # Toy data: small nets, linear output. toy-1d as toy-2d below, chosen by the same sweep
+    # on the bimodal set (bench/sweeps/toy-1d.toml).
     "toy-1d": dict(
         g_layers=[8, 64, 64, 1], d_layers=[1, 64, 64, 1], g_activation="relu",
         d_activation="leaky_relu", alpha=0.2, g_output="linear", optimizer="adam",
         learning_rate=1e-3, beta1=0.5, batch_size=128, pack=4, ema=0.999, epochs=100000,
         minutes=1, dtype="float32"),
-    # 2-minute trials (README): PacGAN packing of 4 captures every mode of ring8 and
-    # grid25, the EMA of G keeps samples on the modes, and a relu G can map whole regions of
-    # its noise onto one mode where a leaky one stretches bridges between modes.
+    # Chosen by a sweep with seeds (bench/sweeps/toy-2d.toml, docs/presets.md): PacGAN
+    # packing of 4 captures every mode of ring8 and grid25, the EMA of G keeps samples on the
+    # modes, and a relu G can map whole regions of its noise onto one mode where a leaky one
+    # stretches bridges between modes.
     "toy-2d": dict(
         g_layers=[8, 128, 128, 2], d_layers=[2, 128, 128, 1], g_activation="relu",
         d_activation="leaky_relu", alpha=0.2, g_output="linear", optimizer="adam",
         learning_rate=1e-3, beta1=0.5, batch_size=128, pack=4, ema=0.999, epochs=100000,
         minutes=2, dtype="float32"),
 }
-# The parabola has no modes to lose, and packing blurred it (half the samples near the curve
-# against all of them without); a leaky G kept its samples closer to the curve than a relu
-# one. So: toy-2d without packing and with a leaky G, chosen by the same trials.
+# The parabola has no modes to lose, and packing blurred it (13-81% of the samples near the
+# curve against 99.6% and more without); a leaky G kept its samples closer to the curve than
+# a relu one. So: toy-2d without packing and with a leaky G (bench/sweeps/toy-curve.toml).
 PRESETS["toy-curve"] = dict(PRESETS["toy-2d"], pack=1, g_activation="leaky_relu")
 
 # The preset a data set gets when the user names none (images: the winner of the 2-minute
