@@ -74,8 +74,9 @@ PRESETS = {
         minutes=2, dtype="float32"),
 }
 # The parabola has no modes to lose, and packing blurred it (13-81% of the samples near the
-# curve against 99.6% and more without); a leaky G kept its samples closer to the curve than
-# a relu one. So: toy-2d without packing and with a leaky G (bench/sweeps/toy-curve.toml).
+# curve against 99.6% and more unpacked with the EMA); a leaky G kept its samples closer to
+# the curve than a relu one. So: toy-2d without packing and with a leaky G
+# (bench/sweeps/toy-curve.toml).
 PRESETS["toy-curve"] = dict(PRESETS["toy-2d"], pack=1, g_activation="leaky_relu")
 
 # The preset a data set gets when the user names none (images: the winner of the 2-minute
