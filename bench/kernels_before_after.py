@@ -1,12 +1,14 @@
-"""A dense-kernel change measured before and after: whole training steps with the kernels of
-a git revision against the working tree's, taking turns in one process, so both see the
-same machine load.
+"""A kernel change measured before and after: whole training steps with the kernels of a git
+revision against the working tree's, taking turns in one process, so both see the same
+machine load.
 
     python bench/kernels_before_after.py [--rev HEAD] [--gans S L default toy]
                                          [--dtype float32] [--rounds 9]
 
 Prints each GAN's best round in ms per step (median beside it) for both, and the speed-up.
-The revision's kernels/ is unpacked into a temporary folder and imported from there.
+The revision's kernels/ is unpacked into a temporary folder and imported from there; every
+backend function it has (dense layers, network passes, optimizer, ...) replaces the working
+tree's in the "before" engine.
 """
 import argparse
 import importlib
@@ -19,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fastgan.backends import PASSES, PRIMITIVES
 from fastgan.benchmark import GANS, make_engine, step_data, train_steps
-from fastgan.kernels import dense
 from support import alternate
 
 STEPS = {"S": 200, "L": 20, "default": 100, "toy": 500}
@@ -28,19 +30,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def kernels_at(rev, folder):
-    """The dense module of revision `rev`, imported as package `kernels_at_rev`."""
+    """The kernel modules of revision `rev`, imported from package `kernels_at_rev`."""
     archive = subprocess.run(["git", "archive", rev, "kernels"], cwd=ROOT, check=True,
                              capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
     Path(folder, "kernels").rename(Path(folder, "kernels_at_rev"))
     sys.path.insert(0, folder)
-    return importlib.import_module("kernels_at_rev.dense")
+    names = sorted(p.stem for p in Path(folder, "kernels_at_rev").glob("*.py")
+                   if p.stem not in ("__init__", "reference"))
+    return [importlib.import_module(f"kernels_at_rev.{name}") for name in names]
 
 
-def as_backend(be, module):
-    """Backend `be` with `module`'s dense kernels; older ones took x.T scratch as an 11th
-    argument, given here."""
-    backward = module.dense_backward
+def as_backend(be, modules):
+    """Backend `be` with the functions `modules` define; older dense kernels took x.T
+    scratch as an 11th argument, given here."""
+    found = {name: getattr(m, name) for m in modules for name in PRIMITIVES + PASSES
+             if hasattr(m, name)}
+    backward = found["dense_backward"]
     if len(inspect.signature(backward).parameters) == 11:
         scratch = {}
 
@@ -49,8 +55,11 @@ def as_backend(be, module):
                 scratch[x.shape] = np.zeros(x.shape[::-1], x.dtype)
             xt = scratch[x.shape] if dw.size else np.zeros((0, 0), x.dtype)
             _old(x, w, out, dout, act, alpha, mask, dw, db, dx, xt)
-    return types.SimpleNamespace(**{**vars(be), "dense_forward": module.dense_forward,
-                                    "dense_backward": backward})
+    functions = {**vars(be), **found, "dense_backward": backward}
+    for name in PASSES:  # a revision without network passes runs the per-layer kernels
+        if name not in found:
+            functions.pop(name, None)
+    return types.SimpleNamespace(**functions)
 
 
 def compare(gan, dtype, rounds, before):
@@ -58,7 +67,6 @@ def compare(gan, dtype, rounds, before):
     data, idxs = step_data(spec, dtype, 64)
     engines = {label: make_engine(spec, dtype, 64, "numba") for label in ("before", "after")}
     engines["before"].be = as_backend(engines["before"].be, before)
-    engines["after"].be = as_backend(engines["after"].be, dense)
     for engine in engines.values():
         train_steps(engine, data, idxs, 2)  # compile outside the timed turns
     turns = {label: ("numba", lambda n, e=engine: train_steps(e, data, idxs, n))

@@ -4,22 +4,48 @@ Numba's np.dot takes whole contiguous arrays only, so a kernel that wants a bloc
 or x.T without copying it, has to copy first. Calling gemm itself lets each core multiply just
 its block of a weight matrix (packing only that block) and read x.T in place.
 
-The BLAS is SciPy's, the one np.dot uses inside Numba. Its gemm is bound by a symbol name
-registered with LLVM at import, not by an address baked into the code, so kernels that call
-it stay in Numba's on-disk cache.
+The BLAS is NumPy's own where its wheel exports the Fortran gemm with 64-bit integers (NumPy's
+PyPI wheels do): the same library the NumPy backend multiplies with. Its OpenBLAS ran the
+kernels' blocks 1.2-1.5x faster than SciPy's older one on GAN S and L's layer shapes
+(`python bench/blas_choice.py`). Elsewhere (a NumPy built on another BLAS) the kernels call
+SciPy's gemm through a compiled adapter that narrows the integers to its 32 bits. Either way
+the kernels call one symbol, registered with LLVM at import, with 64-bit integers, so the
+code they compile, and Numba's on-disk cache of it, is the same whichever library serves it.
 """
 import ctypes
+import functools
 
 import llvmlite.binding as llvm
 import numpy as np
-from numba import njit, types
+from llvmlite import ir
+from numba import cfunc, njit, types
+from numba.extending import intrinsic
 from scipy.linalg import cython_blas
 
 _N, _T = 0, 1  # offsets of "N" and "T" in the kernels' flags array
+# gemm's 13 arguments, all addresses (Fortran passes every argument by reference)
+_SIGNATURE = types.void(*[types.intp] * 13)
+# where NumPy's wheels have put the 64-bit-integer gemm over the years
+_NUMPY_NAMES = ("scipy_{}_64_", "{}_64_", "scipy_{}64_", "{}64_")
 
 
-def _address(name):
-    """The C address of SciPy's cython_blas function `name`."""
+def numpy_gemm(name):
+    """C address of NumPy's own ILP64 `name` ("sgemm" or "dgemm"), or None if its BLAS has
+    none. Looked up through NumPy's extension module, which links the BLAS it ships."""
+    try:
+        from numpy._core import _multiarray_umath
+    except ImportError:  # NumPy 1.x
+        from numpy.core import _multiarray_umath
+    library = ctypes.CDLL(_multiarray_umath.__file__)
+    for pattern in _NUMPY_NAMES:
+        symbol = getattr(library, pattern.format(name), None)
+        if symbol is not None:
+            return ctypes.cast(symbol, ctypes.c_void_p).value
+    return None
+
+
+def _capsule_address(name):
+    """The C address of SciPy's cython_blas function `name` (32-bit integers)."""
     capsule = cython_blas.__pyx_capi__[name]
     api = ctypes.pythonapi
     api.PyCapsule_GetName.restype = ctypes.c_char_p
@@ -29,37 +55,81 @@ def _address(name):
     return api.PyCapsule_GetPointer(capsule, api.PyCapsule_GetName(capsule))
 
 
-# Fortran gemm: every argument by address (13 of them), passed here as integers
-for _name in ("sgemm", "dgemm"):
-    llvm.add_symbol(f"fastgan_{_name}", _address(_name))
-_sgemm = types.ExternalFunction("fastgan_sgemm", types.void(*[types.intp] * 13))
-_dgemm = types.ExternalFunction("fastgan_dgemm", types.void(*[types.intp] * 13))
+@intrinsic
+def _load_int64(typingctx, address):
+    """The int64 stored at `address` (an integer)."""
+    def codegen(context, builder, signature, args):
+        return builder.load(builder.inttoptr(args[0], ir.IntType(64).as_pointer()))
+    return types.int64(types.intp), codegen
 
 
-@njit(cache=True, inline="always")
-def gemm(trans_a, trans_b, m, n, k, a, a_at, b, b_at, c, c_at):
-    """c[m, n] block = op(a) @ op(b), row-major, op = transpose when trans_* is True.
+@functools.cache
+def scipy_gemm(name):
+    """C address of a compiled adapter taking gemm's arguments with 64-bit integers and
+    calling SciPy's `name`, which takes 32-bit ones."""
+    target = f"fastgan_scipy_{name}"
+    llvm.add_symbol(target, _capsule_address(name))
+    lp64 = types.ExternalFunction(target, _SIGNATURE)
 
-    a, b, c are 2-D arrays with unit column stride (any row stride); *_at is the flat offset,
-    in elements, of the block's first element (row * row_stride + column). op(a) is (m, k)
-    and op(b) (k, n). The block of c is overwritten.
-    """
-    size = c.itemsize
-    # a leading dimension below 1 (a one-row or empty array's stride) is refused by BLAS
-    lda = max(1, a.strides[0] // size)
-    ldb, ldc = max(1, b.strides[0] // size), max(1, c.strides[0] // size)
-    # row-major c = op(a) op(b) is column-major c.T = op(b).T op(a).T: swap the operands
-    ints = np.empty(6, np.int32)
-    ints[0], ints[1], ints[2], ints[3], ints[4], ints[5] = n, m, k, ldb, lda, ldc
-    scalars = np.empty(2, c.dtype)
-    scalars[0], scalars[1] = 1, 0
-    flags = np.empty(2, np.uint8)
-    flags[_N], flags[_T] = 78, 84  # "N", "T"
-    fi, pi, ps = flags.ctypes.data, ints.ctypes.data, scalars.ctypes.data
-    ta, tb = fi + (_T if trans_a else _N), fi + (_T if trans_b else _N)
-    pa, pb = a.ctypes.data + size * a_at, b.ctypes.data + size * b_at
-    pc = c.ctypes.data + size * c_at
-    if size == 4:
-        _sgemm(tb, ta, pi, pi + 4, pi + 8, ps, pb, pi + 12, pa, pi + 16, ps + size, pc, pi + 20)
-    else:
-        _dgemm(tb, ta, pi, pi + 4, pi + 8, ps, pb, pi + 12, pa, pi + 16, ps + size, pc, pi + 20)
+    @cfunc(_SIGNATURE)  # compiled at import where needed: no NumPy gemm to call instead
+    def adapter(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+        ints = np.empty(6, np.int32)
+        for i, address in enumerate((m, n, k, lda, ldb, ldc)):
+            ints[i] = _load_int64(address)
+        p = ints.ctypes.data
+        lp64(ta, tb, p, p + 4, p + 8, alpha, a, p + 12, b, p + 16, beta, c, p + 20)
+    return adapter.address
+
+
+def _bind():
+    """Register fastgan_sgemm64/fastgan_dgemm64 (64-bit integers) for the kernels; return which BLAS serves them."""
+    addresses = {name: numpy_gemm(name) for name in ("sgemm", "dgemm")}
+    source = "numpy"
+    if None in addresses.values():
+        addresses = {name: scipy_gemm(name) for name in addresses}
+        source = "scipy"
+    for name, address in addresses.items():
+        llvm.add_symbol(f"fastgan_{name}64", address)
+    return source
+
+
+SOURCE = _bind()  # "numpy" or "scipy": whose gemm the kernels call
+_sgemm = types.ExternalFunction("fastgan_sgemm64", _SIGNATURE)
+_dgemm = types.ExternalFunction("fastgan_dgemm64", _SIGNATURE)
+
+
+def gemm_calling(sgemm, dgemm):
+    """A `gemm` (below) that calls the Fortran functions sgemm and dgemm (ExternalFunctions
+    with 64-bit integers): kernels/ builds one on fastgan_[sd]gemm64, bench/ others."""
+
+    @njit(inline="always")
+    def gemm(trans_a, trans_b, m, n, k, a, a_at, b, b_at, c, c_at):
+        """c[m, n] block = op(a) @ op(b), row-major, op = transpose when trans_* is True.
+
+        a, b, c are 2-D arrays with unit column stride (any row stride); *_at is the flat offset,
+        in elements, of the block's first element (row * row_stride + column). op(a) is (m, k)
+        and op(b) (k, n). The block of c is overwritten.
+        """
+        size = c.itemsize
+        # a leading dimension below 1 (a one-row or empty array's stride) is refused by BLAS
+        lda = max(1, a.strides[0] // size)
+        ldb, ldc = max(1, b.strides[0] // size), max(1, c.strides[0] // size)
+        # row-major c = op(a) op(b) is column-major c.T = op(b).T op(a).T: swap the operands
+        ints = np.empty(6, np.int64)
+        ints[0], ints[1], ints[2], ints[3], ints[4], ints[5] = n, m, k, ldb, lda, ldc
+        scalars = np.empty(2, c.dtype)
+        scalars[0], scalars[1] = 1, 0
+        flags = np.empty(2, np.uint8)
+        flags[_N], flags[_T] = 78, 84  # "N", "T"
+        fi, pi, ps = flags.ctypes.data, ints.ctypes.data, scalars.ctypes.data
+        ta, tb = fi + (_T if trans_a else _N), fi + (_T if trans_b else _N)
+        pa, pb = a.ctypes.data + size * a_at, b.ctypes.data + size * b_at
+        pc = c.ctypes.data + size * c_at
+        if size == 4:
+            sgemm(tb, ta, pi, pi + 8, pi + 16, ps, pb, pi + 24, pa, pi + 32, ps + size, pc, pi + 40)
+        else:
+            dgemm(tb, ta, pi, pi + 8, pi + 16, ps, pb, pi + 24, pa, pi + 32, ps + size, pc, pi + 40)
+    return gemm
+
+
+gemm = gemm_calling(_sgemm, _dgemm)

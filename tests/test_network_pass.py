@@ -73,8 +73,11 @@ def test_network_pass_equals_per_layer_kernels_and_reference(rows, sizes, hidden
     reference = run(NUMPY, *args)
     for name, a in got.items():
         np.testing.assert_array_equal(a, per_layer[name], err_msg=f"{name} vs per-layer")
+        # dW sums a whole batch of products and reaches ~50 here: the rounding of an entry
+        # that cancels to near zero scales with that size, not with 1
+        scale = max(1.0, float(np.abs(reference[name]).max(initial=0)))
         np.testing.assert_allclose(a, reference[name], err_msg=f"{name} vs reference",
-                                   **TOL[dtype])
+                                   rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * scale)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -1,0 +1,126 @@
+"""Whose gemm the kernels should call: SciPy's BLAS against NumPy's, on the matrix products of
+GAN S and GAN L's layers, cut into blocks as the dense kernels cut them.
+
+    python bench/blas_choice.py [--dtype float32] [--rounds 11]
+
+Both libraries multiply the same blocks in turn, in one process and on all cores (BLAS
+single-threaded inside each block, as in a training step). Prints GFLOP/s (best round) per
+product for each library, the ratio of best and of median rounds, whether both gave
+bit-identical results, and the summed median time of all the products.
+"""
+import argparse
+import time
+
+import llvmlite.binding as llvm
+import numpy as np
+from numba import njit, prange, types
+
+from fastgan.kernels import blas
+from fastgan.kernels.dense import backward_cut, forward_cut
+from fastgan.threads import thread_settings
+
+# (rows, inputs, outputs) of every layer of GAN S and GAN L: G's rows are the batch, D's
+# the batch of real and fake rows
+LAYERS = [(64, 100, 128), (64, 128, 784), (128, 784, 128), (128, 128, 1),
+          (64, 100, 256), (64, 256, 512), (64, 512, 1024), (64, 1024, 784),
+          (128, 784, 1024), (128, 1024, 512), (128, 512, 256), (128, 256, 1)]
+
+
+def kernels(library):
+    """(forward, backward) block kernels whose gemm is `library`'s ("numpy" or "scipy")."""
+    address = blas.numpy_gemm if library == "numpy" else blas.scipy_gemm
+    functions = []
+    for name in ("sgemm", "dgemm"):
+        symbol = f"bench_{library}_{name}"
+        llvm.add_symbol(symbol, address(name))
+        functions.append(types.ExternalFunction(symbol, blas._SIGNATURE))
+    gemm = blas.gemm_calling(*functions)
+
+    @njit(parallel=True)
+    def forward(x, w, out, by_columns, step):
+        n, m = out.shape
+        k = x.shape[1]
+        size = m if by_columns else n
+        for t in prange((size + step - 1) // step):
+            lo = t * step
+            hi = min(lo + step, size)
+            if by_columns:
+                gemm(False, False, n, hi - lo, k, x, 0, w, lo, out, lo)
+            else:
+                gemm(False, False, hi - lo, m, k, x, lo * k, w, 0, out, lo * m)
+
+    @njit(parallel=True)
+    def backward(x, w, dz, dw, dx, krows):
+        n, k = x.shape
+        m = w.shape[1]
+        for t in prange((k + krows - 1) // krows):
+            lo = t * krows
+            hi = min(lo + krows, k)
+            if dw.size:
+                gemm(True, False, hi - lo, m, n, x, lo, dz, 0, dw, lo * m)
+            if dx.size:
+                gemm(False, True, n, hi - lo, m, dz, 0, w, lo * m, dx, lo)
+    return forward, backward
+
+
+def product(kind, n, k, m, dtype, rng):
+    """bind(forward, backward) -> (out, run) for one product of a layer (n rows, k inputs, m
+    outputs): the same inputs for every pair of kernels, each pair its own output."""
+    x, w, dz = (rng.standard_normal(s).astype(dtype) for s in ((n, k), (k, m), (n, m)))
+    none = np.empty((0, 0), dtype)
+
+    def bind(fwd, bwd):
+        if kind == "forward":
+            out = np.empty((n, m), dtype)
+            return out, lambda: fwd(x, w, out, *forward_cut(n, k, m))
+        out = np.empty((k, m) if kind == "dW" else (n, k), dtype)
+        dw, dx = (out, none) if kind == "dW" else (none, out)
+        return out, lambda: bwd(x, w, dz, dw, dx, backward_cut(n, k)[1])
+    return bind
+
+
+def seconds(call, repeats=20):
+    t = time.perf_counter()
+    for _ in range(repeats):
+        call()
+    return (time.perf_counter() - t) / repeats
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--rounds", type=int, default=11)
+    args = parser.parse_args()
+    if blas.numpy_gemm("sgemm") is None:
+        raise SystemExit("NumPy's BLAS exports no 64-bit-integer gemm here: nothing to compare")
+    libraries = {name: kernels(name) for name in ("scipy", "numpy")}
+    rng, total = np.random.default_rng(0), dict.fromkeys(libraries, 0.0)
+    print(f"{args.dtype}, GFLOP/s of the best of {args.rounds} rounds; ratio = numpy's speed "
+          f"over scipy's (best, median)")
+    with thread_settings("numba"):
+        for n, k, m in LAYERS:
+            for kind in ("forward", "dW", "dX"):
+                bind, results, times = product(kind, n, k, m, args.dtype, rng), {}, {}
+                for name, pair in libraries.items():
+                    results[name], run = bind(*pair)
+                    times[name] = run, []
+                    run()  # compile and warm
+                for _ in range(args.rounds):
+                    for run, ts in times.values():
+                        ts.append(seconds(run))
+                same = np.array_equal(results["scipy"], results["numpy"])
+                flops = 2 * n * k * m / 1e9
+                best = {name: min(ts) for name, (_, ts) in times.items()}
+                median = {name: float(np.median(ts)) for name, (_, ts) in times.items()}
+                for name in total:
+                    total[name] += median[name]
+                print(f"{str((n, k, m)):16} {kind:8} scipy {flops / best['scipy']:5.0f}  "
+                      f"numpy {flops / best['numpy']:5.0f}  ratio "
+                      f"{best['scipy'] / best['numpy']:.2f} {median['scipy'] / median['numpy']:.2f}"
+                      f"  {'bit-identical' if same else 'DIFFERENT'}")
+    print("all products, summed medians (ms): "
+          + ", ".join(f"{name} {1e3 * t:.2f}" for name, t in total.items()))
+
+
+if __name__ == "__main__":
+    main()
