@@ -4,9 +4,10 @@ epilogue (bias, activation, dropout mask) on that block while it is still in cac
 A forward product out = x @ w is cut into blocks of columns when w is wider than the batch
 is tall, so each core packs only its share of w, and into blocks of rows otherwise; the
 backward pass cuts dW = x.T @ dz and dX = dz @ w.T alike along w's rows, so each core reads
-its own rows of w and x.T in place (kernels.blas). BLAS runs single-threaded inside a block
-(fastgan.threads sees to it): the parallelism is ours, so the two thread pools never
-compete for the cores. README "How it is fast" has the measurements.
+its own rows of w and x.T in place (kernels.blas: NumPy's own gemm where it has one). BLAS
+runs single-threaded inside a block (fastgan.threads sees to it): the parallelism is ours,
+so the two thread pools never compete for the cores. docs/benchmarks.md "How it is fast"
+has the measurements.
 """
 import numba
 import numpy as np
