@@ -114,10 +114,10 @@ def main():
                 median = {name: float(np.median(ts)) for name, (_, ts) in times.items()}
                 for name in total:
                     total[name] += median[name]
+                ratios = (best["scipy"] / best["numpy"], median["scipy"] / median["numpy"])
                 print(f"{str((n, k, m)):16} {kind:8} scipy {flops / best['scipy']:5.0f}  "
-                      f"numpy {flops / best['numpy']:5.0f}  ratio "
-                      f"{best['scipy'] / best['numpy']:.2f} {median['scipy'] / median['numpy']:.2f}"
-                      f"  {'bit-identical' if same else 'DIFFERENT'}")
+                      f"numpy {flops / best['numpy']:5.0f}  ratio {ratios[0]:.2f} "
+                      f"{ratios[1]:.2f}  {'bit-identical' if same else 'DIFFERENT'}")
     print("all products, summed medians (ms): "
           + ", ".join(f"{name} {1e3 * t:.2f}" for name, t in total.items()))
 

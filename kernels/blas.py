@@ -82,7 +82,8 @@ def scipy_gemm(name):
 
 
 def _bind():
-    """Register fastgan_sgemm64/fastgan_dgemm64 (64-bit integers) for the kernels; return which BLAS serves them."""
+    """Register fastgan_sgemm64/fastgan_dgemm64 (64-bit integers) for the kernels; return
+    whose BLAS serves them."""
     addresses = {name: numpy_gemm(name) for name in ("sgemm", "dgemm")}
     source = "numpy"
     if None in addresses.values():
@@ -106,9 +107,9 @@ def gemm_calling(sgemm, dgemm):
     def gemm(trans_a, trans_b, m, n, k, a, a_at, b, b_at, c, c_at):
         """c[m, n] block = op(a) @ op(b), row-major, op = transpose when trans_* is True.
 
-        a, b, c are 2-D arrays with unit column stride (any row stride); *_at is the flat offset,
-        in elements, of the block's first element (row * row_stride + column). op(a) is (m, k)
-        and op(b) (k, n). The block of c is overwritten.
+        a, b, c are 2-D arrays with unit column stride (any row stride); *_at is the flat
+        offset, in elements, of the block's first element (row * row_stride + column).
+        op(a) is (m, k) and op(b) (k, n). The block of c is overwritten.
         """
         size = c.itemsize
         # a leading dimension below 1 (a one-row or empty array's stride) is refused by BLAS
@@ -124,11 +125,11 @@ def gemm_calling(sgemm, dgemm):
         fi, pi, ps = flags.ctypes.data, ints.ctypes.data, scalars.ctypes.data
         ta, tb = fi + (_T if trans_a else _N), fi + (_T if trans_b else _N)
         pa, pb = a.ctypes.data + size * a_at, b.ctypes.data + size * b_at
-        pc = c.ctypes.data + size * c_at
+        pc, pe = c.ctypes.data + size * c_at, ps + size  # pe: beta, the scale of c's old values
         if size == 4:
-            sgemm(tb, ta, pi, pi + 8, pi + 16, ps, pb, pi + 24, pa, pi + 32, ps + size, pc, pi + 40)
+            sgemm(tb, ta, pi, pi + 8, pi + 16, ps, pb, pi + 24, pa, pi + 32, pe, pc, pi + 40)
         else:
-            dgemm(tb, ta, pi, pi + 8, pi + 16, ps, pb, pi + 24, pa, pi + 32, ps + size, pc, pi + 40)
+            dgemm(tb, ta, pi, pi + 8, pi + 16, ps, pb, pi + 24, pa, pi + 32, pe, pc, pi + 40)
     return gemm
 
 

@@ -40,7 +40,8 @@ def libraries():
     return found
 
 
-@pytest.mark.parametrize("library, address", libraries(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("library, address", libraries(),
+                         ids=lambda v: v if isinstance(v, str) else "")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (True, False), (False, True)])
 @pytest.mark.parametrize("m, k, n", SHAPES)
