@@ -63,6 +63,15 @@ def _load_int64(typingctx, address):
     return types.int64(types.intp), codegen
 
 
+@intrinsic
+def _keep_alive(typingctx, a, b, c):
+    """Does nothing, but uses a, b and c: Numba frees an array right after its last use in
+    the code, and the BLAS call after that last use reads them through bare addresses."""
+    def codegen(context, builder, signature, args):
+        return context.get_dummy_value()
+    return types.none(a, b, c), codegen
+
+
 @functools.cache
 def scipy_gemm(name):
     """C address of a compiled adapter taking gemm's arguments with 64-bit integers and
@@ -78,6 +87,7 @@ def scipy_gemm(name):
             ints[i] = _load_int64(address)
         p = ints.ctypes.data
         lp64(ta, tb, p, p + 4, p + 8, alpha, a, p + 12, b, p + 16, beta, c, p + 20)
+        _keep_alive(ints, ints, ints)
     return adapter.address
 
 
@@ -130,6 +140,7 @@ def gemm_calling(sgemm, dgemm):
             sgemm(tb, ta, pi, pi + 8, pi + 16, ps, pb, pi + 24, pa, pi + 32, pe, pc, pi + 40)
         else:
             dgemm(tb, ta, pi, pi + 8, pi + 16, ps, pb, pi + 24, pa, pi + 32, pe, pc, pi + 40)
+        _keep_alive(flags, ints, scalars)
     return gemm
 
 

@@ -1,13 +1,16 @@
 """The gemm the kernels call: NumPy's 64-bit-integer one, or SciPy's through the adapter.
 
-Both are called here by address with the convention the kernels use (every argument by
-reference, 64-bit integers) and compared with NumPy's matmul; the kernels built on them are
-compared with their NumPy twins in test_kernels.py.
+Both are called by address with the convention the kernels use (every argument by
+reference, 64-bit integers), from Python and from compiled code through `blas.gemm_calling`,
+and compared with NumPy's matmul; the kernels built on them are compared with their NumPy
+twins in test_kernels.py.
 """
 import ctypes
 
+import llvmlite.binding as llvm
 import numpy as np
 import pytest
+from numba import njit, types
 
 from fastgan.kernels import blas
 
@@ -54,6 +57,41 @@ def test_gemm_matches_matmul(library, address, dtype, trans_a, trans_b, m, k, n)
     got = call(address(name), trans_a, trans_b, a, b)
     np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12,
                                atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def compiled_gemm(library, address):
+    """An njit function c = op(a) @ op(b) through `blas.gemm_calling` on `library`'s gemm."""
+    functions = []
+    for name in ("sgemm", "dgemm"):
+        symbol = f"test_{library}_{name}"
+        llvm.add_symbol(symbol, address(name))
+        functions.append(types.ExternalFunction(symbol, blas._SIGNATURE))
+    gemm = blas.gemm_calling(*functions)
+
+    @njit
+    def product(trans_a, trans_b, a, b, c):
+        k = a.shape[0] if trans_a else a.shape[1]
+        gemm(trans_a, trans_b, c.shape[0], c.shape[1], k, a, 0, b, 0, c, 0)
+    return product
+
+
+@pytest.mark.parametrize("library, address", libraries(),
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_compiled_gemm_matches_matmul(library, address):
+    # every shape, dtype and transpose in one compiled function: float64 after float32
+    # catches a call that reads its argument arrays after Numba has freed them
+    product = compiled_gemm(library, address)
+    for dtype, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
+        for trans_a, trans_b in [(False, False), (True, False), (False, True)]:
+            for m, k, n in SHAPES:
+                rng = np.random.default_rng(m + k + n)
+                a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
+                b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+                c = np.full((m, n), np.nan, dtype)
+                product(trans_a, trans_b, a, b, c)
+                want = (a.T if trans_a else a) @ (b.T if trans_b else b)
+                np.testing.assert_allclose(c, want, rtol=tol, atol=tol,
+                                           err_msg=f"{dtype.__name__} {trans_a} {trans_b}")
 
 
 def test_kernels_use_numpys_gemm_where_numpy_has_one():
