@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .kernels.codes import ACTIVATIONS
-from .kernels.dense import unit_columns
+from .kernels.dense import finish_output, unit_columns
 from .kernels.network import backward_plan, compiled_activations, forward_plan
 
 
@@ -42,7 +42,7 @@ class MLP:
         self.grads = np.zeros_like(self.params)
         self.weights, self.biases = _views(self.params, shapes)
         self.dweights, self.dbiases = _views(self.grads, shapes)
-        self.compiled_acts = compiled_activations(self.acts)
+        self.compiled_acts = compiled_activations(self.acts)  # None: per-layer passes only
 
     @property
     def n_layers(self):
@@ -100,10 +100,11 @@ class Workspace:
 def forward(be, net, ws, x, rows=slice(None)):
     """Run x (r, sizes[0]) through `net` into rows `rows` of `ws` (dropout masks as drawn
     there); return the output (r, sizes[-1]), a view into ws."""
-    if hasattr(be, "network_forward"):
+    if net.compiled_acts is not None and hasattr(be, "network_forward"):
         lay = ws.layers(net, rows)
         be.network_forward(unit_columns(x), net.weights, net.biases, net.compiled_acts,
                            net.alpha, lay.masks, lay.outs, lay.hs, lay.forward_plan)
+        finish_output(net.acts[-1], lay.outs[-1])
         return lay.outs[-1]
     h = x
     for l in range(net.n_layers):
@@ -121,7 +122,7 @@ def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=Fals
     Fills net.dweights/dbiases when `want_dw`, and ws.dx0[rows] (the input's gradient)
     when `want_dx`; dout and the hidden gradients are overwritten.
     """
-    if hasattr(be, "network_backward"):
+    if net.compiled_acts is not None and hasattr(be, "network_backward"):
         lay = ws.layers(net, rows)
         dx0 = ws.dx0[rows] if want_dx else ws.empty
         be.network_backward(unit_columns(x), net.weights, lay.outs, lay.hs, lay.masks,

@@ -4,14 +4,15 @@ The layer loop runs inside Numba over tuples of the layers' arrays, each layer c
 same blocks as `dense_forward` / `dense_backward` (the plan, from `dense.forward_cut`,
 `dense.backward_cut` and `dense.parallel`) and calling the same gemm (kernels.blas), so
 results are bit-identical to the per-layer kernels. One call per network saves the Python
-and the dispatch of a call per layer (about 6 us each; a GAN S step has twelve layer calls).
-Every activation runs inside the pass, tanh and sigmoid included (kernels.tanh).
+and the dispatch of a call per layer (about 6 us each; a GAN S step has twelve layer calls). tanh and sigmoid stay NumPy's (see
+`dense.dense_forward`): an output layer with one is left linear here and finished by
+`dense.finish_output`; a network with one on a hidden layer takes the per-layer kernels.
 """
 import numpy as np
 from numba import njit, prange
 
-from .dense import (_dz_block, _forward_block, _gradient_block, backward_cut, forward_cut,
-                    parallel)
+from .dense import (_TANH, _SIGMOID, _dz_block, _forward_block, _gradient_block,
+                    backward_cut, forward_cut, parallel)
 
 
 def forward_plan(rows, sizes):
@@ -32,11 +33,15 @@ def backward_plan(rows, sizes):
 
 
 def compiled_activations(acts):
-    """acts (activation codes) as an int64 array for the compiled passes."""
+    """acts as an int64 array for the compiled passes, or None when a hidden layer has tanh
+    or sigmoid. The forward pass leaves an output tanh or sigmoid linear (`_activate` is the
+    identity for them) for `dense.finish_output`; the backward pass applies their derivatives."""
+    if any(a in (_TANH, _SIGMOID) for a in acts[:-1]):
+        return None
     return np.array(acts, np.int64)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")  # numpy: see kernels.tanh
+@njit(cache=True, parallel=True)
 def network_forward(x, weights, biases, acts, alpha, masks, outs, hs, plan):
     """Each layer l: outs[l] = act(h @ weights[l] + biases[l]), hs[l] = outs[l] * masks[l]
     when the mask is non-empty; h is x, then the previous layer's hs or outs."""
