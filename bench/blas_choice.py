@@ -11,9 +11,8 @@ bit-identical results, and the summed median time of all the products.
 import argparse
 import time
 
-import llvmlite.binding as llvm
 import numpy as np
-from numba import njit, prange, types
+from numba import njit, prange
 
 from fastgan.kernels import blas
 from fastgan.kernels.dense import backward_cut, forward_cut
@@ -28,13 +27,7 @@ LAYERS = [(64, 100, 128), (64, 128, 784), (128, 784, 128), (128, 128, 1),
 
 def kernels(library):
     """(forward, backward) block kernels whose gemm is `library`'s ("numpy" or "scipy")."""
-    address = blas.numpy_gemm if library == "numpy" else blas.scipy_gemm
-    functions = []
-    for name in ("sgemm", "dgemm"):
-        symbol = f"bench_{library}_{name}"
-        llvm.add_symbol(symbol, address(name))
-        functions.append(types.ExternalFunction(symbol, blas._SIGNATURE))
-    gemm = blas.gemm_calling(*functions)
+    gemm = blas.gemm_of(library)
 
     @njit(parallel=True)
     def forward(x, w, out, by_columns, step):

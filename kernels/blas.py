@@ -145,3 +145,15 @@ def gemm_calling(sgemm, dgemm):
 
 
 gemm = gemm_calling(_sgemm, _dgemm)
+
+
+def gemm_of(library):
+    """A `gemm` on `library`'s sgemm/dgemm ("numpy" or "scipy"), whichever the kernels use:
+    for comparing the two (bench/blas_choice.py, tests/test_blas.py)."""
+    address = numpy_gemm if library == "numpy" else scipy_gemm
+    functions = []
+    for name in ("sgemm", "dgemm"):
+        symbol = f"fastgan_{library}_{name}64"
+        llvm.add_symbol(symbol, address(name))
+        functions.append(types.ExternalFunction(symbol, _SIGNATURE))
+    return gemm_calling(*functions)

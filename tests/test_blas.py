@@ -7,10 +7,9 @@ twins in test_kernels.py.
 """
 import ctypes
 
-import llvmlite.binding as llvm
 import numpy as np
 import pytest
-from numba import njit, types
+from numba import njit
 
 from fastgan.kernels import blas
 
@@ -59,14 +58,9 @@ def test_gemm_matches_matmul(library, address, dtype, trans_a, trans_b, m, k, n)
                                atol=1e-5 if dtype == np.float32 else 1e-12)
 
 
-def compiled_gemm(library, address):
-    """An njit function c = op(a) @ op(b) through `blas.gemm_calling` on `library`'s gemm."""
-    functions = []
-    for name in ("sgemm", "dgemm"):
-        symbol = f"test_{library}_{name}"
-        llvm.add_symbol(symbol, address(name))
-        functions.append(types.ExternalFunction(symbol, blas._SIGNATURE))
-    gemm = blas.gemm_calling(*functions)
+def compiled_gemm(library):
+    """An njit function c = op(a) @ op(b) through `blas.gemm_of(library)`."""
+    gemm = blas.gemm_of(library)
 
     @njit
     def product(trans_a, trans_b, a, b, c):
@@ -80,7 +74,7 @@ def compiled_gemm(library, address):
 def test_compiled_gemm_matches_matmul(library, address):
     # every shape, dtype and transpose in one compiled function: float64 after float32
     # catches a call that reads its argument arrays after Numba has freed them
-    product = compiled_gemm(library, address)
+    product = compiled_gemm(library)
     for dtype, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
         for trans_a, trans_b in [(False, False), (True, False), (False, True)]:
             for m, k, n in SHAPES:
