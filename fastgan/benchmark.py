@@ -303,7 +303,7 @@ def format_table(results):
     peaks = ", ".join(f"{dt} {g:.0f}" for dt, g in peak.items())
     lines = [f"fastgan bench: {m['cpu']}, {m['threads']} threads; numpy {m['numpy']}, "
              f"numba {m['numba']}, BLAS {', '.join(m['blas']) or '?'} (kernels call "
-             f"{m.get('kernel_gemm', '?')}'s gemm)",
+             f"{m['kernel_gemm']}'s gemm)",
              f"GEMM peak (GFLOP/s, this run): {peaks}", ""]
     rows = [[c["gan"], c["dtype"], c["batch"], f"{c['ms_per_step']:.2f}",
              f"{c['images_per_s']:.0f}", f"{c['numpy']['ms_per_step']:.2f}",

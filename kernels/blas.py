@@ -6,7 +6,7 @@ its block of a weight matrix (packing only that block) and read x.T in place.
 
 The BLAS is NumPy's own where its wheel exports the Fortran gemm with 64-bit integers (NumPy's
 PyPI wheels do): the same library the NumPy backend multiplies with. Its OpenBLAS ran the
-kernels' blocks 1.2-1.5x faster than SciPy's older one on GAN S and L's layer shapes
+kernels' blocks 1.02-1.45x faster than SciPy's older one on GAN S and L's layer shapes
 (`python bench/blas_choice.py`). Elsewhere (a NumPy built on another BLAS) the kernels call
 SciPy's gemm through a compiled adapter that narrows the integers to its 32 bits. Either way
 the kernels call one symbol, registered with LLVM at import, with 64-bit integers, so the
@@ -91,22 +91,23 @@ def scipy_gemm(name):
     return adapter.address
 
 
-def _bind():
-    """Register fastgan_sgemm64/fastgan_dgemm64 (64-bit integers) for the kernels; return
-    whose BLAS serves them."""
-    addresses = {name: numpy_gemm(name) for name in ("sgemm", "dgemm")}
-    source = "numpy"
-    if None in addresses.values():
-        addresses = {name: scipy_gemm(name) for name in addresses}
-        source = "scipy"
-    for name, address in addresses.items():
-        llvm.add_symbol(f"fastgan_{name}64", address)
-    return source
+_ADDRESSES = {"numpy": numpy_gemm, "scipy": scipy_gemm}
 
 
-SOURCE = _bind()  # "numpy" or "scipy": whose gemm the kernels call
-_sgemm = types.ExternalFunction("fastgan_sgemm64", _SIGNATURE)
-_dgemm = types.ExternalFunction("fastgan_dgemm64", _SIGNATURE)
+def _externals(prefix, library):
+    """(sgemm, dgemm) of `library` ("numpy" or "scipy") as ExternalFunctions with 64-bit
+    integers, registered with LLVM as <prefix>_sgemm64 and <prefix>_dgemm64."""
+    functions = []
+    for name in ("sgemm", "dgemm"):
+        symbol = f"{prefix}_{name}64"
+        llvm.add_symbol(symbol, _ADDRESSES[library](name))
+        functions.append(types.ExternalFunction(symbol, _SIGNATURE))
+    return functions
+
+
+# whose gemm the kernels call; their symbols' names leave it out, so their cached code
+# stays the same whichever library serves them
+SOURCE = "numpy" if None not in (numpy_gemm("sgemm"), numpy_gemm("dgemm")) else "scipy"
 
 
 def gemm_calling(sgemm, dgemm):
@@ -144,16 +145,10 @@ def gemm_calling(sgemm, dgemm):
     return gemm
 
 
-gemm = gemm_calling(_sgemm, _dgemm)
+gemm = gemm_calling(*_externals("fastgan", SOURCE))
 
 
 def gemm_of(library):
     """A `gemm` on `library`'s sgemm/dgemm ("numpy" or "scipy"), whichever the kernels use:
     for comparing the two (bench/blas_choice.py, tests/test_blas.py)."""
-    address = numpy_gemm if library == "numpy" else scipy_gemm
-    functions = []
-    for name in ("sgemm", "dgemm"):
-        symbol = f"fastgan_{library}_{name}64"
-        llvm.add_symbol(symbol, address(name))
-        functions.append(types.ExternalFunction(symbol, _SIGNATURE))
-    return gemm_calling(*functions)
+    return gemm_calling(*_externals(f"fastgan_{library}", library))

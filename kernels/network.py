@@ -4,9 +4,10 @@ The layer loop runs inside Numba over tuples of the layers' arrays, each layer c
 same blocks as `dense_forward` / `dense_backward` (the plan, from `dense.forward_cut`,
 `dense.backward_cut` and `dense.parallel`) and calling the same gemm (kernels.blas), so
 results are bit-identical to the per-layer kernels. One call per network saves the Python
-and the dispatch of a call per layer (about 6 us each; a GAN S step has twelve layer calls). tanh and sigmoid stay NumPy's (see
-`dense.dense_forward`): an output layer with one is left linear here and finished by
-`dense.finish_output`; a network with one on a hidden layer takes the per-layer kernels.
+and the dispatch of a call per layer (about 6 us each; a GAN S step has twelve layer
+calls). tanh and sigmoid stay NumPy's (see `dense.dense_forward`): an output layer with one
+is left linear here and finished by `dense.finish_output`; a network with one on a hidden
+layer takes the per-layer kernels.
 """
 import numpy as np
 from numba import njit, prange
