@@ -8,13 +8,11 @@ network in one fused kernel call, and a checkpoint is one array per network. `fo
 Numba backend a pass is one compiled call over all layers (kernels/network.py); its twin
 is the loop over the layers here, which the NumPy backend runs.
 """
-from types import SimpleNamespace
-
 import numpy as np
 
+from .kernels import network
 from .kernels.codes import ACTIVATIONS
-from .kernels.dense import finish_output, unit_columns
-from .kernels.network import backward_plan, compiled_activations, forward_plan
+from .kernels.dense import unit_columns
 
 
 class MLP:
@@ -42,7 +40,6 @@ class MLP:
         self.grads = np.zeros_like(self.params)
         self.weights, self.biases = _views(self.params, shapes)
         self.dweights, self.dbiases = _views(self.grads, shapes)
-        self.compiled_acts = compiled_activations(self.acts)  # None: per-layer passes only
 
     @property
     def n_layers(self):
@@ -63,49 +60,62 @@ class MLP:
 
 class Workspace:
     """Buffers for one network at a fixed row count: outputs, dropout masks and, unless
-    `grads` is False (sampling only), gradients."""
+    `grads` is False (sampling only), gradients.
+
+    The hidden layers' arrays of each kind live in one flat buffer (hidden_outs, ...), as
+    the compiled passes take them; outs, masks, hs and grads are per-layer views of them.
+    The output layer's out and grad are arrays of their own, which a caller may replace
+    before the first pass (the GAN engine points G's out at D's input)."""
 
     def __init__(self, net, rows, dropout=0.0, first_input_grad=False, grads=True):
         dt = net.dtype
-        widths = net.sizes[1:]
+        hidden, last = net.sizes[1:-1], net.sizes[-1]
+        self.height, self.dropout = rows, bool(dropout and hidden)
         self.empty, self.empty1 = np.zeros((0, 0), dt), np.zeros(0, dt)
-        self.outs = [np.zeros((rows, m), dt) for m in widths]
-        hidden = range(len(widths) - 1)
-        self.masks = [np.zeros((rows, widths[l]), dt) if dropout and l in hidden
-                      else self.empty for l in range(len(widths))]
-        self.hs = [np.zeros_like(mk) if mk.size else out for mk, out in zip(self.masks, self.outs)]
+        size = rows * sum(hidden)
+        self.hidden_outs = np.zeros(size, dt)
+        self.hidden_masks = np.zeros(size if self.dropout else 0, dt)
+        self.hidden_hs = np.zeros(size if self.dropout else 0, dt)  # outputs times masks
+        self.outs = _layer_views(self.hidden_outs, rows, hidden) + [np.zeros((rows, last), dt)]
+        if self.dropout:
+            self.masks = _layer_views(self.hidden_masks, rows, hidden) + [self.empty]
+            self.hs = _layer_views(self.hidden_hs, rows, hidden) + [self.outs[-1]]
+        else:
+            self.masks, self.hs = [self.empty] * len(self.outs), list(self.outs)
         if grads:
-            self.grads = [np.zeros((rows, m), dt) for m in widths]
+            self.hidden_grads = np.zeros(size, dt)
+            self.grads = (_layer_views(self.hidden_grads, rows, hidden)
+                          + [np.zeros((rows, last), dt)])
             self.dx0 = np.zeros((rows, net.sizes[0]), dt) if first_input_grad else self.empty
-        self._layers = {}
+        self._plans = {}
 
-    def layers(self, net, rows):
-        """The tuples of per-layer arrays (and plans) a compiled pass over `rows` takes,
-        formed once per row range: the buffers never move."""
+    def plan(self, net, rows):
+        """The compiled passes' plan over `rows` (a slice), formed once per row range."""
         key = (rows.start, rows.stop)
-        if key not in self._layers:
-            n = len(self.outs[0][rows])
-            grads = getattr(self, "grads", self.outs)
-            self._layers[key] = SimpleNamespace(
-                outs=tuple(a[rows] for a in self.outs),
-                hs=tuple(a[rows] if a.size else a for a in self.hs),
-                masks=tuple(a[rows] if a.size else a for a in self.masks),
-                grads=tuple(a[rows] for a in grads),
-                no_dw=(self.empty,) * net.n_layers, no_db=(self.empty1,) * net.n_layers,
-                forward_plan=forward_plan(n, net.sizes),
-                backward_plan=backward_plan(n, net.sizes))
-        return self._layers[key]
+        if key not in self._plans:
+            r0, r1, _ = rows.indices(self.height)
+            self._plans[key] = network.plan(net.sizes, net.acts, self.height, r0, r1,
+                                            self.dropout)
+        return self._plans[key]
+
+
+def _layer_views(flat, rows, widths):
+    """(rows, m) views of `flat` for each width m, one after another."""
+    views, start = [], 0
+    for m in widths:
+        views.append(flat[start:start + rows * m].reshape(rows, m))
+        start += rows * m
+    return views
 
 
 def forward(be, net, ws, x, rows=slice(None)):
     """Run x (r, sizes[0]) through `net` into rows `rows` of `ws` (dropout masks as drawn
     there); return the output (r, sizes[-1]), a view into ws."""
-    if net.compiled_acts is not None and hasattr(be, "network_forward"):
-        lay = ws.layers(net, rows)
-        be.network_forward(unit_columns(x), net.weights, net.biases, net.compiled_acts,
-                           net.alpha, lay.masks, lay.outs, lay.hs, lay.forward_plan)
-        finish_output(net.acts[-1], lay.outs[-1])
-        return lay.outs[-1]
+    last = ws.outs[-1][rows]
+    if hasattr(be, "network_forward"):
+        be.network_forward(unit_columns(x), net.params, net.alpha, ws.hidden_outs,
+                           ws.hidden_masks, ws.hidden_hs, last, ws.plan(net, rows))
+        return last
     h = x
     for l in range(net.n_layers):
         mask = ws.masks[l][rows] if ws.masks[l].size else ws.empty
@@ -122,14 +132,11 @@ def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=Fals
     Fills net.dweights/dbiases when `want_dw`, and ws.dx0[rows] (the input's gradient)
     when `want_dx`; dout and the hidden gradients are overwritten.
     """
-    if net.compiled_acts is not None and hasattr(be, "network_backward"):
-        lay = ws.layers(net, rows)
-        dx0 = ws.dx0[rows] if want_dx else ws.empty
-        be.network_backward(unit_columns(x), net.weights, lay.outs, lay.hs, lay.masks,
-                            net.compiled_acts, net.alpha,
-                            net.dweights if want_dw else lay.no_dw,
-                            net.dbiases if want_dw else lay.no_db, lay.grads, dout, dx0,
-                            lay.backward_plan)
+    if hasattr(be, "network_backward"):
+        be.network_backward(unit_columns(x), net.params, net.alpha, ws.hidden_outs,
+                            ws.hidden_masks, ws.hidden_hs, ws.outs[-1][rows], ws.hidden_grads,
+                            net.grads if want_dw else ws.empty1, dout,
+                            ws.dx0[rows] if want_dx else ws.empty, ws.plan(net, rows))
         return
     for l in reversed(range(net.n_layers)):
         inp = x if l == 0 else ws.hs[l - 1][rows]
@@ -152,7 +159,7 @@ def adam_step(be, net, m, v, t, learning_rate, beta1, beta2, eps):
 
 
 def _views(flat, shapes):
-    """(weights, biases): tuples of views into `flat`, as the compiled passes take them."""
+    """(weights, biases): tuples of views into `flat`, layer after layer."""
     weights, biases, start = [], [], 0
     for shape in shapes:
         size = int(np.prod(shape))

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from .blas import gemm
+from .tanh import sigmoid, tanh
 
 # Activation codes, as in codes.py (kept local: Numba freezes module globals at compile time).
 _RELU, _LEAKY_RELU, _TANH, _SIGMOID = 1, 2, 3, 4
@@ -57,16 +58,6 @@ def parallel(n, k, m):
 
 
 @njit(cache=True, inline="always")
-def _activate(z, act, alpha):
-    """The activations Numba applies itself (tanh and sigmoid go through NumPy)."""
-    if act == _RELU:
-        return z if z > 0 else z * 0
-    if act == _LEAKY_RELU:
-        return z if z > 0 else alpha * z
-    return z
-
-
-@njit(cache=True, inline="always")
 def _derivative(y, act, alpha):
     """act'(z) from y = act(z)."""
     if act == _RELU:
@@ -90,75 +81,124 @@ def _span(size, step, t):
 def dense_forward(x, w, b, act, alpha, mask, out, h):
     """out = act(x @ w + b); h = out * mask when mask is non-empty. x (n, k), w (k, m), b (m,).
 
-    tanh and sigmoid are applied by NumPy's SIMD tanh after the fused product + bias: Numba
-    (without SVML, as PyPI's llvmlite is built) calls libm's scalar tanh, which took 530 us
-    on a 64x784 float32 layer against 125 us for the same layer with a linear output.
+    tanh and sigmoid are kernels.tanh's, which vectorises where libm's would not.
     """
     n, m = out.shape
     x, w = unit_columns(x), unit_columns(w)
     by_columns, step = forward_cut(n, x.shape[1], m)
     kernel = _dense_forward if parallel(n, x.shape[1], m) else _dense_forward_serial
-    if act == _TANH or act == _SIGMOID:
-        kernel(x, w, b, 0, alpha, mask[:0], out, h, by_columns, step)
-        finish_output(act, out)
-        if mask.size:
-            np.multiply(out, mask, out=h)
-    else:
-        kernel(x, w, b, act, alpha, mask, out, h, by_columns, step)
+    kernel(x, w, b, act, alpha, mask, out, h, by_columns, step)
 
 
-def finish_output(act, out):
-    """Apply tanh or sigmoid (act) in place to a layer's output that the kernels left
-    linear, with NumPy's SIMD tanh; any other activation leaves it alone."""
-    if act == _TANH:
-        np.tanh(out, out=out)
-    elif act == _SIGMOID:  # sigmoid(z) = (1 + tanh(z / 2)) / 2: no overflow for any z
-        out *= 0.5
-        np.tanh(out, out=out)
-        out += 1
-        out *= 0.5
-
-
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _dense_forward(x, w, b, act, alpha, mask, out, h, by_columns, step):
     size = out.shape[1] if by_columns else out.shape[0]
     # each block owns a block of out's columns or rows, so writes never collide
     for t in prange((size + step - 1) // step):
-        _forward_block(x, w, b, act, alpha, mask, out, h, by_columns, step, t)
+        _forward_block(x, w, b, act, alpha, mask, out, h, by_columns, step, np.int64(t))
 
 
-@njit(cache=True)  # the same blocks in turn, for products too small for a parallel region
+# the same blocks in turn, for products too small for a parallel region
+@njit(cache=True, error_model="numpy")
 def _dense_forward_serial(x, w, b, act, alpha, mask, out, h, by_columns, step):
     size = out.shape[1] if by_columns else out.shape[0]
     for t in range((size + step - 1) // step):
         _forward_block(x, w, b, act, alpha, mask, out, h, by_columns, step, t)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def _forward_block(x, w, b, act, alpha, mask, out, h, by_columns, step, t):
     n, m = out.shape
     k = x.shape[1]
     if by_columns:
-        lo, hi = _span(m, step, t)
-        gemm(False, False, n, hi - lo, k, x, 0, w, lo, out, lo)
-        _epilogue(out, b, act, alpha, mask, h, 0, n, lo, hi)
+        r0, r1 = 0, n
+        c0, c1 = _span(m, step, t)
+        gemm(False, False, n, c1 - c0, k, x, 0, w, c0, out, c0)
     else:
-        lo, hi = _span(n, step, t)
-        gemm(False, False, hi - lo, m, k, x, lo * x.strides[0] // x.itemsize, w, 0, out,
-             lo * out.strides[0] // out.itemsize)
-        _epilogue(out, b, act, alpha, mask, h, lo, hi, 0, m)
+        r0, r1 = _span(n, step, t)
+        c0, c1 = 0, m
+        gemm(False, False, r1 - r0, m, k, x, r0 * x.strides[0] // x.itemsize, w, 0, out,
+             r0 * out.strides[0] // out.itemsize)
+    _epilogue(out, b, act, alpha, mask, h, r0, r1, c0, c1)
 
 
 @njit(cache=True, inline="always")
 def _epilogue(out, b, act, alpha, mask, h, r0, r1, c0, c1):
-    """Bias, activation and dropout mask on the block out[r0:r1, c0:c1]."""
-    dropout = mask.size > 0
+    """Bias, activation and dropout mask on the block out[r0:r1, c0:c1].
+
+    The loops compile to SIMD code only when nothing in them is decided per value: hence
+    a function per activation, and rows taken as views indexed from 0, where Numba's check
+    for negative indices folds away (indexed from c0, it stayed in the loop). tanh cost
+    11 ns a value either way wrong, 1.3 like this. Each is compiled once per dtype, not
+    inlined, which keeps the kernels' compile time down."""
+    if act == _RELU:
+        _bias_relu(out, b, r0, r1, c0, c1)
+    elif act == _LEAKY_RELU:
+        _bias_leaky_relu(out, b, alpha, r0, r1, c0, c1)
+    elif act == _TANH:
+        _bias_tanh(out, b, r0, r1, c0, c1)
+    elif act == _SIGMOID:
+        _bias_sigmoid(out, b, r0, r1, c0, c1)
+    else:
+        _bias(out, b, r0, r1, c0, c1)
+    if mask.size > 0:
+        _times_mask(out, mask, h, r0, r1, c0, c1)
+
+
+@njit(cache=True, error_model="numpy")
+def _bias(out, b, r0, r1, c0, c1):
+    bias = b[c0:c1]
     for i in range(r0, r1):
-        for j in range(c0, c1):
-            y = _activate(out[i, j] + b[j], act, alpha)
-            out[i, j] = y
-            if dropout:
-                h[i, j] = y * mask[i, j]
+        z = out[i, c0:c1]
+        for j in range(z.size):
+            z[j] += bias[j]
+
+
+@njit(cache=True, error_model="numpy")
+def _bias_relu(out, b, r0, r1, c0, c1):
+    bias = b[c0:c1]
+    for i in range(r0, r1):
+        z = out[i, c0:c1]
+        for j in range(z.size):
+            v = z[j] + bias[j]
+            z[j] = v if v > 0 else v * 0
+
+
+@njit(cache=True, error_model="numpy")
+def _bias_leaky_relu(out, b, alpha, r0, r1, c0, c1):
+    bias = b[c0:c1]
+    for i in range(r0, r1):
+        z = out[i, c0:c1]
+        for j in range(z.size):
+            v = z[j] + bias[j]
+            z[j] = v if v > 0 else alpha * v
+
+
+@njit(cache=True, error_model="numpy")
+def _bias_tanh(out, b, r0, r1, c0, c1):
+    bias = b[c0:c1]
+    for i in range(r0, r1):
+        z = out[i, c0:c1]
+        for j in range(z.size):
+            z[j] = tanh(z[j] + bias[j])
+
+
+@njit(cache=True, error_model="numpy")
+def _bias_sigmoid(out, b, r0, r1, c0, c1):
+    bias = b[c0:c1]
+    for i in range(r0, r1):
+        z = out[i, c0:c1]
+        for j in range(z.size):
+            z[j] = sigmoid(z[j] + bias[j])
+
+
+@njit(cache=True, error_model="numpy")
+def _times_mask(out, mask, h, r0, r1, c0, c1):
+    """h = out * mask on the block."""
+    for i in range(r0, r1):
+        y, keep, kept = out[i, c0:c1], mask[i, c0:c1], h[i, c0:c1]
+        for j in range(y.size):
+            kept[j] = y[j] * keep[j]
 
 
 def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx):
@@ -181,10 +221,10 @@ def unit_columns(a):
 def _dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, rows, krows):
     n = out.shape[0]
     for t in prange((n + rows - 1) // rows):
-        _dz_block(out, dout, act, alpha, mask, rows, t)
+        _dz_block(out, dout, act, alpha, mask, rows, np.int64(t))
     k = x.shape[1]
     for t in prange((k + krows - 1) // krows):
-        _gradient_block(x, w, dout, dw, db, dx, krows, t)
+        _gradient_block(x, w, dout, dw, db, dx, krows, np.int64(t))
 
 
 @njit(cache=True)  # as _dense_forward_serial
@@ -197,20 +237,33 @@ def _dense_backward_serial(x, w, out, dout, act, alpha, mask, dw, db, dx, rows, 
         _gradient_block(x, w, dout, dw, db, dx, krows, t)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def _dz_block(out, dout, act, alpha, mask, rows, t):
-    """dz = dout * mask * act'(out) on rows block t, in place in dout."""
+    """dz = dout * mask * act'(out) on rows block t, in place in dout; a loop per
+    activation, as in `_epilogue`."""
     lo, hi = _span(out.shape[0], rows, t)
-    dropout = mask.size > 0
+    if mask.size > 0:
+        for i in range(lo, hi):
+            for j in range(out.shape[1]):
+                dout[i, j] *= mask[i, j]
+    if act == _RELU:
+        _times_derivative(out, dout, _RELU, alpha, lo, hi)
+    elif act == _LEAKY_RELU:
+        _times_derivative(out, dout, _LEAKY_RELU, alpha, lo, hi)
+    elif act == _TANH:
+        _times_derivative(out, dout, _TANH, alpha, lo, hi)
+    elif act == _SIGMOID:
+        _times_derivative(out, dout, _SIGMOID, alpha, lo, hi)
+
+
+@njit(cache=True, inline="always")
+def _times_derivative(out, dout, act, alpha, lo, hi):
     for i in range(lo, hi):
         for j in range(out.shape[1]):
-            g = dout[i, j]
-            if dropout:
-                g = g * mask[i, j]
-            dout[i, j] = g * _derivative(out[i, j], act, alpha)
+            dout[i, j] *= _derivative(out[i, j], act, alpha)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def _gradient_block(x, w, dz, dw, db, dx, krows, t):
     """Block t of w's rows: rows lo:hi of dw, columns lo:hi of dx and a slice of db's
     columns, so no block needs a reduction across threads."""
@@ -231,8 +284,9 @@ def _gradient_block(x, w, dz, dw, db, dx, krows, t):
 def _column_sums(a, out, lo, hi):
     """out[j] = sum_i a[i, j] for columns lo:hi, rows in order: the result does not depend on
     the thread count."""
-    for j in range(lo, hi):
-        out[j] = 0
+    sums = out[lo:hi]  # views indexed from 0, for SIMD code (see `_epilogue`)
+    sums[:] = 0
     for i in range(a.shape[0]):
-        for j in range(lo, hi):
-            out[j] += a[i, j]
+        row = a[i, lo:hi]
+        for j in range(row.size):
+            sums[j] += row[j]

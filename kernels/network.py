@@ -1,87 +1,117 @@
 """A whole network's forward or backward pass in one compiled call.
 
-The layer loop runs inside Numba over tuples of the layers' arrays, each layer cut into the
-same blocks as `dense_forward` / `dense_backward` (the plan, from `dense.forward_cut`,
-`dense.backward_cut` and `dense.parallel`) and calling the same gemm (kernels.blas), so
-results are bit-identical to the per-layer kernels. One call per network saves the Python
-and the dispatch of a call per layer (about 6 us each; a GAN S step has twelve layer
-calls). tanh and sigmoid stay NumPy's (see `dense.dense_forward`): an output layer with one
-is left linear here and finished by `dense.finish_output`; a network with one on a hidden
-layer takes the per-layer kernels.
+The layer loop runs inside Numba over flat buffers: the network's parameters (or their
+gradients) in one array, and each kind of per-layer array of the hidden layers (outputs,
+dropout masks, masked outputs, gradients) in one array each, layer after layer. A plan
+table, one row per layer, gives each layer's offsets into them, its activation and its cut
+into blocks (the cut of `dense.forward_cut`, `dense.backward_cut` and `dense.parallel`, with
+the same blocks and gemm calls, so results are bit-identical to the per-layer kernels).
+The output layer's array is passed on its own, so a caller may place it (the GAN engine has
+G write into D's input). A pass's signature does not depend on the depth: one compiled copy
+serves every network of a dtype. One call per network saves the Python and the dispatch of
+a call per layer (about 6 us each; a GAN S step has twelve layer calls).
 """
 import numpy as np
 from numba import njit, prange
 
-from .dense import (_TANH, _SIGMOID, _dz_block, _forward_block, _gradient_block,
-                    backward_cut, forward_cut, parallel)
+from .dense import _dz_block, _forward_block, _gradient_block, backward_cut, forward_cut, parallel
+
+# the columns of a plan's row for one layer (Numba freezes them into the compiled passes)
+_W, _B, _K, _M, _ACT, _AT, _DROPOUT, _BY_COLUMNS, _STEP, _PARALLEL, _ROWS, _KROWS = range(12)
 
 
-def forward_plan(rows, sizes):
-    """Per layer of a network of `sizes` on `rows` rows: (by_columns, block, parallel)."""
-    plan = np.zeros((len(sizes) - 1, 3), np.int64)
+def plan(sizes, acts, height, r0, r1, dropout):
+    """The plan of a pass over rows r0:r1 of workspace buffers `height` rows tall, for a
+    network of layer widths `sizes` and activation codes `acts`; `dropout`: whether its
+    hidden layers have masks. _AT is a hidden layer's offset into the workspace buffers."""
+    n, layers = r1 - r0, len(sizes) - 1
+    table = np.zeros((layers, 12), np.int64)
+    param = at = 0
     for l, (k, m) in enumerate(zip(sizes, sizes[1:])):
-        by_columns, step = forward_cut(rows, k, m)
-        plan[l] = by_columns, step, parallel(rows, k, m)
-    return plan
+        table[l] = (param, param + k * m, k, m, acts[l], at + r0 * m,
+                    dropout and l < layers - 1, *forward_cut(n, k, m), parallel(n, k, m),
+                    *backward_cut(n, k))
+        param += k * m + m
+        at += height * m
+    return table
 
 
-def backward_plan(rows, sizes):
-    """Per layer: (rows per dz block, w's rows per gradient block, parallel)."""
-    plan = np.zeros((len(sizes) - 1, 3), np.int64)
-    for l, (k, m) in enumerate(zip(sizes, sizes[1:])):
-        plan[l] = *backward_cut(rows, k), parallel(rows, k, m)
-    return plan
+@njit(cache=True, inline="always")
+def _weight(flat, row):
+    return flat[row[_W]:row[_W] + row[_K] * row[_M]].reshape((row[_K], row[_M]))
 
 
-def compiled_activations(acts):
-    """acts as an int64 array for the compiled passes, or None when a hidden layer has tanh
-    or sigmoid. The forward pass leaves an output tanh or sigmoid linear (`_activate` is the
-    identity for them) for `dense.finish_output`; the backward pass applies their derivatives."""
-    if any(a in (_TANH, _SIGMOID) for a in acts[:-1]):
-        return None
-    return np.array(acts, np.int64)
+@njit(cache=True, inline="always")
+def _bias(flat, row):
+    return flat[row[_B]:row[_B] + row[_M]]
 
 
-@njit(cache=True, parallel=True)
-def network_forward(x, weights, biases, acts, alpha, masks, outs, hs, plan):
-    """Each layer l: outs[l] = act(h @ weights[l] + biases[l]), hs[l] = outs[l] * masks[l]
-    when the mask is non-empty; h is x, then the previous layer's hs or outs."""
+@njit(cache=True, inline="always")
+def _rows(flat, row, n):
+    """A hidden layer's (n, m) rows of a workspace buffer."""
+    return flat[row[_AT]:row[_AT] + n * row[_M]].reshape((n, row[_M]))
+
+
+@njit(cache=True, parallel=True, error_model="numpy")  # numpy: see kernels.tanh
+def network_forward(x, params, alpha, outs, masks, hs, last, plan):
+    """Each layer l: out = act(h @ w + b), and h = out * mask when the layer has dropout
+    masks (h is x for the first layer); `last` is the output layer's out."""
+    n, layers = x.shape[0], plan.shape[0]
     h = x
-    for l in range(len(weights)):
-        w, b, mask, out, hl = weights[l], biases[l], masks[l], outs[l], hs[l]
-        by_columns, step = plan[l, 0] == 1, plan[l, 1]
-        size = out.shape[1] if by_columns else out.shape[0]
+    for l in range(layers):
+        row = plan[l]
+        w, b = _weight(params, row), _bias(params, row)
+        out = last if l == layers - 1 else _rows(outs, row, n)
+        mask, hl = outs[:0].reshape((0, 0)), out
+        if row[_DROPOUT]:
+            mask, hl = _rows(masks, row, n), _rows(hs, row, n)
+        by_columns, step, act = row[_BY_COLUMNS] == 1, row[_STEP], row[_ACT]
+        size = out.shape[1] if by_columns else n
         blocks = (size + step - 1) // step
-        if plan[l, 2]:
+        if row[_PARALLEL]:  # prange's index is unsigned: int64 keeps one compiled block
             for t in prange(blocks):
-                _forward_block(h, w, b, acts[l], alpha, mask, out, hl, by_columns, step, t)
+                _forward_block(h, w, b, act, alpha, mask, out, hl, by_columns, step,
+                               np.int64(t))
         else:  # too small for a parallel region
             for t in range(blocks):
-                _forward_block(h, w, b, acts[l], alpha, mask, out, hl, by_columns, step, t)
-        h = hl if mask.size > 0 else out
+                _forward_block(h, w, b, act, alpha, mask, out, hl, by_columns, step, t)
+        h = hl
 
 
 @njit(cache=True, parallel=True)
-def network_backward(x, weights, outs, hs, masks, acts, alpha, dweights, dbiases, grads,
-                     dout, dx0, plan):
-    """Backpropagate dout through the layers, last first: dz into dout, then grads[l - 1];
-    dweights/dbiases when non-empty, dx0 (the input's gradient) when non-empty."""
-    last = len(weights) - 1
-    for i in range(last + 1):
-        l = last - i
-        inp = x if l == 0 else hs[l - 1]
-        dz = dout if l == last else grads[l]
-        dx = dx0 if l == 0 else grads[l - 1]
-        out, mask, w, dw, db = outs[l], masks[l], weights[l], dweights[l], dbiases[l]
-        rows, krows = plan[l, 0], plan[l, 1]
-        n, k = out.shape[0], inp.shape[1]
-        if plan[l, 2]:
+def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout, dx0,
+                     plan):
+    """Backpropagate dout (the output layer's) through the layers, last first: each layer's
+    dz into dout or its rows of grads, then the previous layer's gradient. dparams (laid out
+    as params) gets dW and db when non-empty, dx0 the input's gradient when non-empty."""
+    n, layers = x.shape[0], plan.shape[0]
+    empty = outs[:0].reshape((0, 0))
+    for i in range(layers):
+        l = layers - 1 - i
+        row = plan[l]
+        inp = x if l == 0 else _input(outs, masks, hs, plan[l - 1], n)
+        out = last if l == layers - 1 else _rows(outs, row, n)
+        dz = dout if l == layers - 1 else _rows(grads, row, n)
+        dx = dx0 if l == 0 else _rows(grads, plan[l - 1], n)
+        mask = _rows(masks, row, n) if row[_DROPOUT] else empty
+        dw, db = empty, dparams[:0]
+        if dparams.size > 0:
+            dw, db = _weight(dparams, row), _bias(dparams, row)
+        w, act, rows, krows = _weight(params, row), row[_ACT], row[_ROWS], row[_KROWS]
+        k = inp.shape[1]
+        if row[_PARALLEL]:
             for t in prange((n + rows - 1) // rows):
-                _dz_block(out, dz, acts[l], alpha, mask, rows, t)
+                _dz_block(out, dz, act, alpha, mask, rows, np.int64(t))
             for t in prange((k + krows - 1) // krows):
-                _gradient_block(inp, w, dz, dw, db, dx, krows, t)
+                _gradient_block(inp, w, dz, dw, db, dx, krows, np.int64(t))
         else:
             for t in range((n + rows - 1) // rows):
-                _dz_block(out, dz, acts[l], alpha, mask, rows, t)
+                _dz_block(out, dz, act, alpha, mask, rows, t)
             for t in range((k + krows - 1) // krows):
                 _gradient_block(inp, w, dz, dw, db, dx, krows, t)
+
+
+@njit(cache=True, inline="always")
+def _input(outs, masks, hs, row, n):
+    """A hidden layer's output as the next layer sees it: masked when it has dropout."""
+    return _rows(hs, row, n) if row[_DROPOUT] else _rows(outs, row, n)

@@ -20,8 +20,8 @@ NUMPY = get_backend("numpy")
 # into columns, one of one layer, and a deep narrow one
 NETS = [(1, [3, 5, 1]), (7, [33, 65, 17, 1]), (64, [100, 128, 784]), (128, [794, 256, 1]),
         (5, [9, 4]), (130, [2, 8, 8, 8, 2])]
-HIDDEN = ["relu", "leaky_relu", "linear"]  # the hidden activations a compiled pass runs
-OUTPUT = list(ACTIVATIONS)  # tanh and sigmoid outputs are finished by NumPy after it
+HIDDEN = ["relu", "leaky_relu", "linear", "tanh"]
+OUTPUT = list(ACTIVATIONS)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -92,13 +92,15 @@ def test_network_pass_on_a_row_range_leaves_other_rows_alone(dtype):
     assert (got["h0"][:32] == 0).all() and (got["dx"][:32] == 0).all()
 
 
-def test_hidden_tanh_takes_the_per_layer_kernels():
-    net = MLP([4, 6, 1], "tanh", "linear", ALPHA, np.float64)
-    assert net.compiled_acts is None
-    got = run(NUMBA, 5, [4, 6, 1], "tanh", "sigmoid", np.float64, False, True, True)
-    reference = run(NUMPY, 5, [4, 6, 1], "tanh", "sigmoid", np.float64, False, True, True)
-    for name, a in got.items():
-        np.testing.assert_allclose(a, reference[name], err_msg=name, **TOL[np.float64])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_hidden_tanh_and_sigmoid_run_in_the_network_pass(dtype):
+    for hidden in ("tanh", "sigmoid"):
+        args = 5, [4, 6, 7, 1], hidden, "sigmoid", dtype, True, True, True
+        got, per_layer, reference = run(NUMBA, *args), run(PER_LAYER, *args), run(NUMPY, *args)
+        for name, a in got.items():
+            np.testing.assert_array_equal(a, per_layer[name], err_msg=f"{hidden} {name}")
+            np.testing.assert_allclose(a, reference[name], err_msg=f"{hidden} {name}",
+                                       **TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -112,3 +114,14 @@ def test_network_pass_bit_identical_for_any_thread_count(dtype):
     for name, a in results[0].items():
         for other in results[1:]:
             np.testing.assert_array_equal(other[name], a, err_msg=name)
+
+
+def test_one_compiled_pass_serves_networks_of_any_depth():
+    """The passes take flat buffers and a plan table, so their signature, and so their
+    compiled code, does not depend on the number of layers."""
+    for sizes in ([5, 7, 3], [5, 7, 9, 3], [5, 7, 9, 11, 6, 3]):
+        run(NUMBA, 4, sizes, "relu", "tanh", np.float32, True, True, True)
+    for name in PASSES:
+        copies = [sig for sig in getattr(NUMBA, name).signatures
+                  if str(sig[0]) == "array(float32, 2d, C)"]  # x's type
+        assert len(copies) == 1, f"{name} compiled {len(copies)} times for float32 inputs"

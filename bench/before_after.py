@@ -1,0 +1,91 @@
+"""A change measured before and after: whole training steps of a git revision against the
+working tree's, each in fresh processes taking turns, so a busy spell of the machine lands
+on both.
+
+    python bench/before_after.py [--rev HEAD] [--gans S L default toy] [--dtype float32]
+                                 [--rounds 7]
+
+The revision's tree (kernels, engine and all) is unpacked into a temporary folder and run
+from there. Each process times the Numba engine that `GAN.fit` drives, as
+`bench/versus_jax.py` does (best of 7 runs after 5 warm-up steps, batch 64, all cores).
+Prints each GAN's best and median round in ms per step for both, and the speed-up of the
+medians of the per-round ratios.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+# runs in the tree under test (its folder first on sys.path): one GAN's best ms per step
+CHILD = """
+import json, sys, time
+import numpy as np
+from fastgan.benchmark import GANS, make_engine, step_data, train_steps
+from fastgan.threads import thread_settings
+gan, dtype, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+data, idxs = step_data(GANS[gan], dtype, 64)
+engine = make_engine(GANS[gan], dtype, 64, "numba")
+best = np.inf
+with thread_settings("numba"):
+    train_steps(engine, data, idxs, 5)
+    for _ in range(7):
+        t = time.perf_counter()
+        train_steps(engine, data, idxs, steps)
+        best = min(best, (time.perf_counter() - t) / steps)
+print(json.dumps(1e3 * best))
+"""
+STEPS = {"S": 200, "L": 20, "default": 100, "toy": 500}
+
+
+def unpack(rev, folder):
+    """Revision `rev`'s tree in `folder`."""
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+    return folder
+
+
+def step_ms(tree, gan, dtype):
+    """One fresh process's best ms per step of `gan`, with fastgan imported from `tree`."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    child = subprocess.run([sys.executable, "-c", CHILD, gan, dtype, str(STEPS[gan])],
+                           cwd=tree, env=env, capture_output=True, text=True)
+    if child.returncode:
+        raise SystemExit(f"the run in {tree} failed:\n{child.stderr[-2000:]}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rev", default="HEAD")
+    parser.add_argument("--gans", nargs="+", default=list(STEPS), choices=list(STEPS))
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        trees = {"before": unpack(args.rev, folder), "after": ROOT}
+        for gan in args.gans:  # compile both trees' kernels outside the timed rounds
+            for tree in trees.values():
+                step_ms(tree, gan, args.dtype)
+        print(f"{args.dtype}, batch 64, ms per step over {args.rounds} rounds taking turns; "
+              f"before = {args.rev}, after = working tree")
+        for gan in args.gans:
+            times = {label: [] for label in trees}
+            for _ in range(args.rounds):
+                for label, tree in trees.items():
+                    times[label].append(step_ms(tree, gan, args.dtype))
+            b, a = np.array(times["before"]), np.array(times["after"])
+            print(f"GAN {gan:<8} before best {b.min():7.3f} median {np.median(b):7.3f}   "
+                  f"after best {a.min():7.3f} median {np.median(a):7.3f}   "
+                  f"speed-up {np.median(b / a):.2f}x (per-round ratios "
+                  f"{' '.join(f'{r:.2f}' for r in b / a)})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
