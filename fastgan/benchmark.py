@@ -52,8 +52,9 @@ KERNEL_TOL = {"float64": 1e-9, "float32": 1e-4}
 # at batch 256 costs ~2e-4; a wrong kernel costs far more, and KERNEL_TOL catches it anyway.
 STEP_TOL = {"float64": 1e-9, "float32": 1e-3}
 MIN_RUN_S = 0.15  # shortest timed run, and shortest warm-up before it
-_QUICK = dict(batches=(64,), steps=20, repeats=7, gemm_size=2048, diff_steps=3)
-_FULL = dict(batches=(64, 256), steps=20, repeats=9, gemm_size=2048, diff_steps=3)
+_QUICK = dict(batches=(64,), steps=20, repeats=7, gemm_size=2048, diff_steps=3, peer_rounds=3)
+_FULL = dict(batches=(64, 256), steps=20, repeats=9, gemm_size=2048, diff_steps=3,
+             peer_rounds=5)
 
 
 def macs(layers):
@@ -186,6 +187,26 @@ def _time_run(engine, backend, data, idxs, steps, threads):
         return _timed(train_steps, engine, data, idxs, n) / n
 
 
+def fastgan_turn(plan, threads=None):
+    """fastgan_ms(spec, batch): the Numba engine's float32 ms per step, timed as the peer
+    scripts time theirs (one untimed step, then the best of plan["repeats"] runs of
+    plan["steps"] steps), on an engine made once per GAN and batch."""
+    made = {}
+
+    def fastgan_ms(spec, batch):
+        key = (id(spec), batch)
+        if key not in made:
+            made[key] = (make_engine(spec, "float32", batch, "numba"),
+                         *step_data(spec, "float32", batch))
+        engine, data, idxs = made[key]
+        with thread_settings("numba", threads):
+            train_steps(engine, data, idxs, 1)
+            best = min(_timed(train_steps, engine, data, idxs, plan["steps"])
+                       for _ in range(plan["repeats"]))
+        return 1e3 * best / plan["steps"]
+    return fastgan_ms
+
+
 def _timed(fn, *args):
     t0 = time.perf_counter()
     fn(*args)
@@ -266,7 +287,8 @@ def run_bench(quick=True, threads=None, peers=True, progress=None, *, gans=None,
                "gemm_peak_gflops": peak, "cases": cases, "peers": []}
     if peers:
         tutorials = {name: spec for name, spec in gans.items() if name in PEER_GANS}
-        results["peers"] = _peers.peer_rows(tutorials, cases, plan, threads, peer_python, say)
+        results["peers"] = _peers.peer_rows(tutorials, plan, fastgan_turn(plan, threads),
+                                            threads, peer_python, say)
     if startup:
         say("start-up and peak memory (fresh processes)")
         results["startup"] = _peers.startup_figures("L", GANS["L"], threads, cold=not quick)
@@ -314,9 +336,11 @@ def format_table(results):
     lines += _grid(["GAN", "dtype", "batch", "ms/step", "images/s", "numpy ms", "vs numpy",
                     "% peak", "first step s", "max diff"], rows)
     if results["peers"]:
-        lines += ["", "Peers (float32, all cores, each in its own process):"]
-        lines += _grid(["GAN", "batch", "engine", "ms/step", "fastgan vs peer"],
-                       [_peer_row(p) for p in results["peers"]])
+        rounds = results["plan"]["peer_rounds"]
+        lines += ["", f"Peers (float32, all cores, each in its own process, taking turns with "
+                      f"fastgan over {rounds} rounds; medians):"]
+        lines += _grid(["GAN", "batch", "engine", "ms/step", "fastgan ms", "fastgan vs peer",
+                        "per round"], [_peer_row(p) for p in results["peers"]])
         lines.append("(peer ms / fastgan numba float32 ms: above 1x fastgan is faster)")
     if "startup" in results:
         lines += ["", _startup_line(results["startup"]), _memory_line(results["memory"])]
@@ -326,10 +350,10 @@ def format_table(results):
 def _peer_row(p):
     if p["status"] != "ok":
         why = f"{p['status']} ({p['error']})" if "error" in p else p["status"]
-        return [p["gan"], p["batch"], p["engine"], why, ""]
-    ratio = "" if p["fastgan_ratio"] is None else f"{p['fastgan_ratio']:.2f}x"
+        return [p["gan"], p["batch"], p["engine"], why, "", "", ""]
     return [p["gan"], p["batch"], f"{p['engine']} {p['version']}", f"{p['ms_per_step']:.2f}",
-            ratio]
+            f"{p['fastgan_ms']:.2f}", f"{p['fastgan_ratio']:.2f}x",
+            " ".join(f"{r:.2f}" for r in p["round_ratios"])]
 
 
 def _startup_line(s):

@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 PEERS = ("torch", "jax")
 SCRIPTS = Path(__file__).resolve().parent / "peer_steps"
 NOT_INSTALLED = 3  # the exit code of a peer script whose framework is missing
@@ -71,22 +73,47 @@ def run_peer(engine, spec, batch, steps, repeats, threads=None, python=None, tim
     return {"status": "ok", **json.loads(proc.stdout.strip().splitlines()[-1])}
 
 
-def peer_rows(gans, cases, plan, threads=None, python=None, say=print):
-    """Run every peer on every GAN at each batch; add fastgan's float32 speed ratio vs each."""
-    fastgan_ms = {(c["gan"], c["batch"]): c["ms_per_step"] for c in cases
-                  if c["dtype"] == "float32"}
+def peer_rows(gans, plan, fastgan_ms, threads=None, python=None, say=print):
+    """Every peer on every GAN at each batch, taking turns with fastgan.
+
+    Each of plan["peer_rounds"] rounds times fastgan's float32 step (`fastgan_ms(spec,
+    batch)`, in this process) and then each peer in a fresh process, so a busy spell of the
+    machine lands on both sides of a round. A row gives the peer's and fastgan's median ms
+    and the median of the rounds' ratios (peer ms over fastgan's: above 1 fastgan is faster).
+    A peer that does not run gives its status after its first try.
+    """
     rows = []
     for name, spec in gans.items():
         for batch in plan["batches"]:
+            runs = {engine: [] for engine in PEERS}
+            failed = {}
+            for r in range(plan["peer_rounds"]):
+                say(f"peers: GAN {name} float32 batch {batch}, round {r + 1} of "
+                    f"{plan['peer_rounds']}")
+                ours = fastgan_ms(spec, batch)
+                for engine in PEERS:
+                    if engine in failed:
+                        continue
+                    row = run_peer(engine, spec, batch, plan["steps"], plan["repeats"],
+                                   threads, python)
+                    if row["status"] == "ok":
+                        runs[engine].append((row, ours))
+                    else:
+                        failed[engine] = row
             for engine in PEERS:
-                say(f"peer {engine}: GAN {name} float32 batch {batch}")
-                row = run_peer(engine, spec, batch, plan["steps"], plan["repeats"], threads,
-                               python)
-                ours = fastgan_ms.get((name, batch))
-                ratio = row["ms_per_step"] / ours if row["status"] == "ok" and ours else None
-                rows.append({"gan": name, "batch": batch, "engine": engine, **row,
-                             "fastgan_ratio": ratio})
+                base = {"gan": name, "batch": batch, "engine": engine}
+                rows.append({**base, **failed[engine], "fastgan_ratio": None}
+                            if engine in failed else {**base, **_turns(runs[engine])})
     return rows
+
+
+def _turns(runs):
+    """A peer's row from its rounds [(its result, fastgan's ms)]."""
+    peer = np.array([row["ms_per_step"] for row, _ in runs])
+    ours = np.array([ms for _, ms in runs])
+    return {**runs[-1][0], "ms_per_step": float(np.median(peer)),
+            "fastgan_ms": float(np.median(ours)), "round_ratios": (peer / ours).tolist(),
+            "fastgan_ratio": float(np.median(peer / ours))}
 
 
 def run_child(spec, dtype="float32", batch=64, rows=None, steps=1, threads=None, env=None):

@@ -76,12 +76,37 @@ def test_step_flops_counts_the_label_inputs_of_a_conditional_gan():
 @pytest.mark.skipif(any(importlib.util.find_spec(m) for m in peers.PEERS),
                     reason="a peer framework is installed in this interpreter")
 def test_missing_peer_says_not_installed(results):
-    rows = peers.peer_rows({"adam": TINY}, results["cases"], {"batches": (8,), "steps": 1,
-                           "repeats": 1}, python=sys.executable, say=lambda m: None)
+    plan = {"batches": (8,), "steps": 1, "repeats": 1, "peer_rounds": 2}
+    rows = peers.peer_rows({"adam": TINY}, plan, lambda spec, batch: 1.0,
+                           python=sys.executable, say=lambda m: None)
     assert [r["status"] for r in rows] == ["not installed"] * len(peers.PEERS)
-    table = format_table({**results, "peers": rows})
+    table = format_table({**results, "plan": {**results["plan"], **plan}, "peers": rows})
     for engine in peers.PEERS:  # each row names what is missing
         assert f"not installed ({engine}: No module named '{engine}')" in table
+
+
+def test_peers_take_turns_with_fastgan_round_by_round(monkeypatch):
+    """fastgan is timed once per round, before the peers of that round; each ratio is the
+    peer's ms over fastgan's in the same round, and the row gives their medians."""
+    calls = []
+    ours = iter([2.0, 4.0, 1.0])
+    theirs = {"torch": iter([6.0, 8.0, 5.0]), "jax": iter([3.0, 2.0, 2.0])}
+
+    def fastgan_ms(spec, batch):
+        calls.append("fastgan")
+        return next(ours)
+
+    def fake_peer(engine, spec, batch, steps, repeats, threads=None, python=None):
+        calls.append(engine)
+        return {"status": "ok", "version": "0", "ms_per_step": next(theirs[engine])}
+    monkeypatch.setattr(peers, "run_peer", fake_peer)
+    plan = {"batches": (8,), "steps": 1, "repeats": 1, "peer_rounds": 3}
+    rows = peers.peer_rows({"S": TINY}, plan, fastgan_ms, say=lambda m: None)
+    assert calls == ["fastgan", "torch", "jax"] * 3
+    torch, jax = rows
+    assert torch["round_ratios"] == [3.0, 2.0, 5.0] and torch["fastgan_ratio"] == 3.0
+    assert jax["round_ratios"] == [1.5, 0.5, 2.0] and jax["fastgan_ratio"] == 1.5
+    assert torch["ms_per_step"] == 6.0 and torch["fastgan_ms"] == 2.0
 
 
 def test_fresh_process_reaches_a_training_step():
