@@ -222,6 +222,7 @@ def sample(checkpoint, n, out, seed=None, label=None):
     suffix = os.path.splitext(out)[1].lower()
     if suffix not in (".npy", ".png"):
         raise ValueError(f"--out {out!r} must end in .npy (array) or .png (picture)")
+    checkpoint = checkpoint_file(checkpoint)
     gan = GAN.load(checkpoint)
     C = gan.config.n_classes
     if label is not None and C == 0:
@@ -248,6 +249,17 @@ def sample(checkpoint, n, out, seed=None, label=None):
     return out
 
 
+def checkpoint_file(path):
+    """`path`, or the checkpoint of the run folder `path`."""
+    if not os.path.isdir(path):
+        return path
+    found = os.path.join(path, CHECKPOINT)
+    if not os.path.isfile(found):
+        raise ValueError(f"{path} is a folder without {CHECKPOINT}: name a checkpoint file "
+                         f"or a run folder that `fastgan train --out` wrote")
+    return found
+
+
 def _pad_rows(x, labels, classes, per_row):
     """Lay samples out one row per class, blank (-1) where a row runs short."""
     grid = -np.ones((classes * per_row, x.shape[1]), x.dtype)
@@ -260,6 +272,7 @@ def _pad_rows(x, labels, classes, per_row):
 def evaluate(checkpoint, n=10000, seed=0, dataset=None, digits=None):
     """Metrics of a checkpoint's samples; the data set comes from its run folder when known."""
     from .evaluation import evaluate_checkpoint
+    checkpoint = checkpoint_file(checkpoint)
     if dataset is None:
         dataset, run_digits = run_dataset(checkpoint)
         digits = digits or run_digits

@@ -60,6 +60,20 @@ def test_eval_every_refuses_data_the_classifier_cannot_judge(tmp_path, capsys):
     assert "--eval-every" in capsys.readouterr().err
 
 
+def test_eval_and_sample_take_a_run_folder_for_its_checkpoint(digit_run, capsys):
+    assert main(["eval", str(digit_run), "--n", "300", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["digit_share"]) == 10
+    out = digit_run.parent / "from_folder.npy"
+    assert main(["sample", str(digit_run), "--n", "4", "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
+
+
+def test_eval_of_a_folder_without_a_checkpoint_says_so(tmp_path, capsys):
+    assert main(["eval", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "folder without checkpoint.npz" in err and err.count("\n") == 1
+
+
 def test_eval_of_a_missing_checkpoint_is_one_line(tmp_path, capsys):
     assert main(["eval", str(tmp_path / "none.npz")]) == 1
     err = capsys.readouterr().err
