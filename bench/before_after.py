@@ -48,6 +48,9 @@ def unpack(rev, folder):
     archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True,
                              capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+    link = Path(folder, "fastgan", "kernels")
+    if not link.exists():  # older trees left the mapping to the install, which is this tree's
+        link.symlink_to(Path("..", "kernels"))
     return folder
 
 

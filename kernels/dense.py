@@ -6,8 +6,10 @@ is tall, so each core packs only its share of w, and into blocks of rows otherwi
 backward pass cuts dW = x.T @ dz and dX = dz @ w.T alike along w's rows, so each core reads
 its own rows of w and x.T in place (kernels.blas: NumPy's own gemm where it has one). BLAS
 runs single-threaded inside a block (fastgan.threads sees to it): the parallelism is ours,
-so the two thread pools never compete for the cores. docs/benchmarks.md "How it is fast"
-has the measurements.
+so the two thread pools never compete for the cores. The blocks (`_forward_block`,
+`_dz_block`, `_gradient_block`) and the epilogues are compiled functions of their own,
+called by every kernel rather than inlined into each, which halved the kernels' compile
+time. docs/benchmarks.md "How it is fast" has the measurements.
 """
 import numba
 import numpy as np
@@ -93,7 +95,8 @@ def dense_forward(x, w, b, act, alpha, mask, out, h):
 @njit(cache=True, parallel=True, error_model="numpy")
 def _dense_forward(x, w, b, act, alpha, mask, out, h, by_columns, step):
     size = out.shape[1] if by_columns else out.shape[0]
-    # each block owns a block of out's columns or rows, so writes never collide
+    # each block owns a block of out's columns or rows, so writes never collide; prange's
+    # index is unsigned, and as int64 it calls the same compiled block as the serial loop
     for t in prange((size + step - 1) // step):
         _forward_block(x, w, b, act, alpha, mask, out, h, by_columns, step, np.int64(t))
 
