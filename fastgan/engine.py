@@ -141,8 +141,8 @@ class Engine:
         """out = data[idx], the real rows of a batch; uint8 pixels scaled to [-1, 1]."""
         if data.dtype == np.uint8:
             self.be.gather_scaled(data, idx, self.pixels, out)
-        elif self.direct:
-            np.take(data, idx, axis=0, out=out)
+        elif self.direct:  # "clip" spares take a buffered copy; idx is always in range
+            np.take(data, idx, axis=0, out=out, mode="clip")
         else:
             out[...] = data[idx]
 
