@@ -88,6 +88,8 @@ def peer_rows(gans, plan, fastgan_ms, threads=None, python=None, say=print):
             runs = {engine: [] for engine in PEERS}
             failed = {}
             for r in range(plan["peer_rounds"]):
+                if len(failed) == len(PEERS):  # no peer runs: nothing to take turns with
+                    break
                 say(f"peers: GAN {name} float32 batch {batch}, round {r + 1} of "
                     f"{plan['peer_rounds']}")
                 ours = fastgan_ms(spec, batch)

@@ -77,9 +77,11 @@ def test_step_flops_counts_the_label_inputs_of_a_conditional_gan():
                     reason="a peer framework is installed in this interpreter")
 def test_missing_peer_says_not_installed(results):
     plan = {"batches": (8,), "steps": 1, "repeats": 1, "peer_rounds": 2}
-    rows = peers.peer_rows({"adam": TINY}, plan, lambda spec, batch: 1.0,
+    turns = []
+    rows = peers.peer_rows({"adam": TINY}, plan, lambda spec, batch: turns.append(1) or 1.0,
                            python=sys.executable, say=lambda m: None)
     assert [r["status"] for r in rows] == ["not installed"] * len(peers.PEERS)
+    assert len(turns) == 1  # no second round when no peer runs
     table = format_table({**results, "plan": {**results["plan"], **plan}, "peers": rows})
     for engine in peers.PEERS:  # each row names what is missing
         assert f"not installed ({engine}: No module named '{engine}')" in table
