@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-# runs in the tree under test (its folder first on sys.path): one GAN's best ms per step
+# runs in the tree under test (its folder first on sys.path): one GAN's best ms per step;
+# written out, not benchmark.fastgan_turn, since older trees lack it
 CHILD = """
 import json, sys, time
 import numpy as np

@@ -12,31 +12,20 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 
 import numpy as np
 
-from fastgan.benchmark import GANS, make_engine, step_data, train_steps
+from fastgan.benchmark import GANS, fastgan_turn
 from fastgan.peers import run_peer
-from fastgan.threads import thread_settings
 
 STEPS = {"S": 200, "L": 20, "default": 100, "toy": 500}
 REPEATS = 7
 
 
 def fastgan_ms(gan):
-    """Best of REPEATS runs of STEPS[gan] steps, ms per step, in this process."""
-    spec = GANS[gan]
-    data, idxs = step_data(spec, "float32", 64)
-    engine = make_engine(spec, "float32", 64, "numba")
-    with thread_settings("numba"):
-        train_steps(engine, data, idxs, 5)  # load or compile the kernels
-        best = np.inf
-        for _ in range(REPEATS):
-            t = time.perf_counter()
-            train_steps(engine, data, idxs, STEPS[gan])
-            best = min(best, (time.perf_counter() - t) / STEPS[gan])
-    return 1e3 * best
+    """Best of REPEATS runs of STEPS[gan] steps, ms per step, in this process, timed as
+    `fastgan bench` times its turns against the peers."""
+    return fastgan_turn({"steps": STEPS[gan], "repeats": REPEATS})(GANS[gan], 64)
 
 
 def main():

@@ -89,7 +89,7 @@ def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, do
     for i in range(layers):
         l = layers - 1 - i
         row = plan[l]
-        inp = x if l == 0 else _input(outs, masks, hs, plan[l - 1], n)
+        inp = x if l == 0 else _input(outs, hs, plan[l - 1], n)
         out = last if l == layers - 1 else _rows(outs, row, n)
         dz = dout if l == layers - 1 else _rows(grads, row, n)
         dx = dx0 if l == 0 else _rows(grads, plan[l - 1], n)
@@ -112,6 +112,6 @@ def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, do
 
 
 @njit(cache=True, inline="always")
-def _input(outs, masks, hs, row, n):
+def _input(outs, hs, row, n):
     """A hidden layer's output as the next layer sees it: masked when it has dropout."""
     return _rows(hs, row, n) if row[_DROPOUT] else _rows(outs, row, n)
