@@ -359,6 +359,15 @@ def test_dropout_mask_reads_four_chunks_per_draw_in_order():
         np.testing.assert_array_equal(out, [[0, 2], [2, 0]])
 
 
+def test_dropout_mask_keeps_nothing_when_the_rate_rounds_to_one():
+    # round(rate * 2^16) = 2^16, above every 16-bit chunk, even 0xFFFF
+    raw = np.full(4, 0xFFFF_FFFF_FFFF_FFFF, np.uint64)
+    for twin in (masks, ref):
+        out = np.ones((4, 4), np.float64)
+        twin.dropout_mask(raw, 1 - 2.0 ** -20, out)
+        np.testing.assert_array_equal(out, 0)
+
+
 def test_dropout_mask_keeps_one_minus_rate_of_the_values():
     raw = np.random.default_rng(1).bit_generator.random_raw(masks.raw_draws(200_000))
     out = np.zeros((400, 500), np.float32)
