@@ -11,7 +11,7 @@ import numpy as np
 from .data.sources import PIXEL_SCALE
 from .kernels.codes import HEADS
 from .kernels.masks import raw_draws
-from .nets import MLP, Workspace, adam_step, backward, forward
+from .nets import MLP, Workspace, adam, backward, forward, sgd
 
 # Per loss: (head, target) for D on real rows, D on fake rows, and G on fake rows.
 LOSS_HEADS = {
@@ -100,10 +100,8 @@ class Engine:
         (hr, tr), (hf, tf) = self.heads[0], self.heads[1]
         loss = self.be.loss_head(logits[:half], hr, tr, self.weight, dlogits[:half])
         loss += self.be.loss_head(logits[half:], hf, tf, self.weight, dlogits[half:])
-        backward(self.be, self.D, self.dw, self.x_dv, dlogits, slice(None), want_dw=True)
-        self._update("D", self.D)
-        if self.cfg.clip:
-            self.be.clip_update(self.D.params, self.cfg.clip)
+        backward(self.be, self.D, self.dw, self.x_dv, dlogits, slice(None), want_dw=True,
+                 step=self._step("D", clip=self.cfg.clip))
         return loss * self.to_mean
 
     def _fill_d_input(self, fake):
@@ -131,10 +129,9 @@ class Engine:
         else:
             dout = self.g_dout
             dout[...] = dfake[:, :self.f]
-        backward(self.be, self.G, self.gw, self.z, dout, slice(None), want_dw=True)
-        self._update("G", self.G)
-        if self.G_ema is not None:
-            self.be.ema_update(self.G_ema.params, self.G.params, self.cfg.ema)
+        ema = {} if self.G_ema is None else dict(decay=self.cfg.ema, average=self.G_ema.params)
+        backward(self.be, self.G, self.gw, self.z, dout, slice(None), want_dw=True,
+                 step=self._step("G", **ema))
         return loss
 
     def _gather(self, data, idx, out):
@@ -146,14 +143,15 @@ class Engine:
         else:
             out[...] = data[idx]
 
-    def _update(self, name, net):
-        opt, cfg = self.opt[name], self.cfg
+    def _step(self, name, **more):
+        """The optimizer step of network `name` ("G" or "D") for `backward` to apply, counting
+        Adam's steps; `more`: clip, or an EMA's decay and average (kernels.optim.update)."""
+        opt, cfg, net = self.opt[name], self.cfg, getattr(self, name)
         if cfg.optimizer == "sgd":
-            self.be.sgd_update(net.params, net.grads, opt.learning_rate)
-            return
+            return sgd(net, opt.learning_rate, **more)
         opt.t += 1
-        adam_step(self.be, net, opt.m, opt.v, opt.t, opt.learning_rate, cfg.beta1, cfg.beta2,
-                  cfg.eps)
+        return adam(net, opt.m, opt.v, opt.t, opt.learning_rate, cfg.beta1, cfg.beta2, cfg.eps,
+                    **more)
 
     def end_epoch(self, epoch):
         """Set the next epoch's learning rates, for SGD and Adam alike: the NumPy tutorial's

@@ -2,9 +2,10 @@
 the passes over them.
 
 Each layer's weight and bias are views into the flat buffer, so an optimizer updates a whole
-network in one fused kernel call, and a checkpoint is one array per network. `forward`,
-`backward` and `adam_step` run a network through a backend's kernels on a preallocated
-`Workspace`; the GAN engine and the evaluation classifier both train with them. With the
+network in one fused kernel call, and a checkpoint is one array per network. `forward` and
+`backward` run a network through a backend's kernels on a preallocated `Workspace`, and
+`backward` can apply an optimizer step (`adam`, `sgd`) as it goes; the GAN engine and the
+evaluation classifier both train with them. With the
 Numba backend a pass is one compiled call over all layers (kernels/network.py); its twin
 is the loop over the layers here, which the NumPy backend runs.
 """
@@ -13,6 +14,7 @@ import numpy as np
 from .kernels import network
 from .kernels.codes import ACTIVATIONS
 from .kernels.dense import unit_columns
+from .kernels.optim import ADAM, SGD, no_update, update
 
 
 class MLP:
@@ -126,17 +128,23 @@ def forward(be, net, ws, x, rows=slice(None)):
     return h
 
 
-def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=False):
+def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=False, step=None):
     """Backpropagate dout (r, sizes[-1]) through the last `forward` of x on rows `rows`.
 
     Fills net.dweights/dbiases when `want_dw`, and ws.dx0[rows] (the input's gradient)
-    when `want_dx`; dout and the hidden gradients are overwritten.
+    when `want_dx`; dout and the hidden gradients are overwritten. `step`, an UPDATE of
+    net.params from net.grads (`adam`, `sgd`; needs want_dw), is applied as the gradients
+    are formed in the compiled pass, to each block of a layer's parameters while it is in
+    cache, or after the pass otherwise.
     """
+    if step is not None and not want_dw:
+        raise ValueError("an update needs the gradients: pass want_dw=True")
     if hasattr(be, "network_backward"):
         be.network_backward(unit_columns(x), net.params, net.alpha, ws.hidden_outs,
                             ws.hidden_masks, ws.hidden_hs, ws.outs[-1][rows], ws.hidden_grads,
                             net.grads if want_dw else ws.empty1, dout,
-                            ws.dx0[rows] if want_dx else ws.empty, ws.plan(net, rows))
+                            ws.dx0[rows] if want_dx else ws.empty, ws.plan(net, rows),
+                            no_update(net.dtype) if step is None else step)
         return
     for l in reversed(range(net.n_layers)):
         inp = x if l == 0 else ws.hs[l - 1][rows]
@@ -150,12 +158,34 @@ def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=Fals
         be.dense_backward(inp, net.weights[l], ws.outs[l][rows], dout, net.acts[l], net.alpha,
                           mask, dw, db, dx)
         dout = dx
+    if step is not None:
+        apply_update(be, step)
 
 
-def adam_step(be, net, m, v, t, learning_rate, beta1, beta2, eps):
-    """Adam's t-th update (t from 1) of net.params from net.grads and the moments m, v."""
-    be.adam_update(net.params, net.grads, m, v, learning_rate / (1 - beta1 ** t), beta1, beta2,
-                   eps, 1 / (1 - beta2 ** t))
+def apply_update(be, step):
+    """The UPDATE `step` (kernels.optim.update) through a backend's separate update kernels:
+    the twin of what the compiled backward pass does block by block."""
+    kind, rate, beta1, beta2, eps, c2, clip, decay, params, grads, m, v, average = step
+    if kind == SGD:
+        be.sgd_update(params, grads, rate)
+    elif kind == ADAM:
+        be.adam_update(params, grads, m, v, rate, beta1, beta2, eps, c2)
+    if clip > 0:
+        be.clip_update(params, clip)
+    if average.size:
+        be.ema_update(average, params, decay)
+
+
+def adam(net, m, v, t, learning_rate, beta1, beta2, eps, **more):
+    """The UPDATE of Adam's t-th step (t from 1) of net.params with moments m, v; `more`
+    (clip, decay, average) as kernels.optim.update takes them."""
+    return update(ADAM, net.params, net.grads, learning_rate / (1 - beta1 ** t), beta1, beta2,
+                  eps, 1 / (1 - beta2 ** t), m, v, **more)
+
+
+def sgd(net, learning_rate, **more):
+    """The UPDATE of an SGD step of net.params; `more` as in `adam`."""
+    return update(SGD, net.params, net.grads, learning_rate, **more)
 
 
 def _views(flat, shapes):

@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from .blas import gemm
+from .optim import no_update, update_range
 from .tanh import sigmoid, tanh
 
 # Activation codes, as in codes.py (kept local: Numba freezes module globals at compile time).
@@ -212,7 +213,8 @@ def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx):
     x, w = unit_columns(x), unit_columns(w)
     n, k = x.shape
     kernel = _dense_backward if parallel(n, k, w.shape[1]) else _dense_backward_serial
-    kernel(x, w, out, dout, act, alpha, mask, dw, db, dx, *backward_cut(n, k))
+    kernel(x, w, out, dout, act, alpha, mask, dw, db, dx, *backward_cut(n, k),
+           no_update(x.dtype))
 
 
 def unit_columns(a):
@@ -221,23 +223,23 @@ def unit_columns(a):
 
 
 @njit(cache=True, parallel=True)
-def _dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, rows, krows):
+def _dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, rows, krows, step):
     n = out.shape[0]
     for t in prange((n + rows - 1) // rows):
         _dz_block(out, dout, act, alpha, mask, rows, np.int64(t))
     k = x.shape[1]
     for t in prange((k + krows - 1) // krows):
-        _gradient_block(x, w, dout, dw, db, dx, krows, np.int64(t))
+        _gradient_block(x, w, dout, dw, db, dx, krows, np.int64(t), step, 0, 0)
 
 
 @njit(cache=True)  # as _dense_forward_serial
-def _dense_backward_serial(x, w, out, dout, act, alpha, mask, dw, db, dx, rows, krows):
+def _dense_backward_serial(x, w, out, dout, act, alpha, mask, dw, db, dx, rows, krows, step):
     n = out.shape[0]
     for t in range((n + rows - 1) // rows):
         _dz_block(out, dout, act, alpha, mask, rows, t)
     k = x.shape[1]
     for t in range((k + krows - 1) // krows):
-        _gradient_block(x, w, dout, dw, db, dx, krows, t)
+        _gradient_block(x, w, dout, dw, db, dx, krows, t, step, 0, 0)
 
 
 @njit(cache=True, error_model="numpy")
@@ -267,20 +269,24 @@ def _times_derivative(out, dout, act, alpha, lo, hi):
 
 
 @njit(cache=True, error_model="numpy")
-def _gradient_block(x, w, dz, dw, db, dx, krows, t):
+def _gradient_block(x, w, dz, dw, db, dx, krows, t, step, w_at, b_at):
     """Block t of w's rows: rows lo:hi of dw, columns lo:hi of dx and a slice of db's
-    columns, so no block needs a reduction across threads."""
+    columns, so no block needs a reduction across threads. Then the UPDATE `step`
+    (kernels.optim) of those rows of w and that slice of b, whose flat offsets in step's
+    buffers are w_at + lo * m and b_at + c0: dx has been formed from w as it was."""
     n, m = dz.shape
     k = x.shape[1]
     lo, hi = _span(k, krows, t)
+    nblocks = (k + krows - 1) // krows
+    c0, c1 = _span(m, (m + nblocks - 1) // nblocks, t)
     if dw.size > 0:
         gemm(True, False, hi - lo, m, n, x, lo, dz, 0, dw, lo * dw.strides[0] // dw.itemsize)
-        nblocks = (k + krows - 1) // krows
-        mcols = (m + nblocks - 1) // nblocks
-        c0, c1 = _span(m, mcols, t)
         _column_sums(dz, db, c0, c1)
     if dx.size > 0:
         gemm(False, True, n, hi - lo, m, dz, 0, w, lo * w.strides[0] // w.itemsize, dx, lo)
+    if step[0] > 0:
+        update_range(step, w_at + lo * m, w_at + hi * m)
+        update_range(step, b_at + c0, b_at + c1)
 
 
 @njit(cache=True, inline="always")

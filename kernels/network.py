@@ -7,7 +7,9 @@ table, one row per layer, gives each layer's offsets into them, its activation a
 into blocks (the cut of `dense.forward_cut`, `dense.backward_cut` and `dense.parallel`, with
 the same blocks and gemm calls, so results are bit-identical to the per-layer kernels).
 The output layer's array is passed on its own, so a caller may place it (the GAN engine has
-G write into D's input). A pass's signature does not depend on the depth: one compiled copy
+G write into D's input). The backward pass also takes an optimizer step (kernels.optim's
+UPDATE), which each block applies to its rows of a layer's weights and its slice of the
+biases right after forming their gradients and the gradient it passes down. A pass's signature does not depend on the depth: one compiled copy
 serves every network of a dtype. One call per network saves the Python and the dispatch of
 a call per layer (about 6 us each; a GAN S step has twelve layer calls).
 """
@@ -80,10 +82,12 @@ def network_forward(x, params, alpha, outs, masks, hs, last, plan):
 
 @njit(cache=True, parallel=True)
 def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout, dx0,
-                     plan):
+                     plan, step):
     """Backpropagate dout (the output layer's) through the layers, last first: each layer's
     dz into dout or its rows of grads, then the previous layer's gradient. dparams (laid out
-    as params) gets dW and db when non-empty, dx0 the input's gradient when non-empty."""
+    as params) gets dW and db when non-empty, dx0 the input's gradient when non-empty. The
+    UPDATE `step` (kernels.optim; on params and dparams) updates each block of a layer's
+    parameters once its gradients and the gradient it passes down are formed."""
     n, layers = x.shape[0], plan.shape[0]
     empty = outs[:0].reshape((0, 0))
     for i in range(layers):
@@ -103,12 +107,13 @@ def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, do
             for t in prange((n + rows - 1) // rows):
                 _dz_block(out, dz, act, alpha, mask, rows, np.int64(t))
             for t in prange((k + krows - 1) // krows):
-                _gradient_block(inp, w, dz, dw, db, dx, krows, np.int64(t))
+                _gradient_block(inp, w, dz, dw, db, dx, krows, np.int64(t), step, row[_W],
+                                row[_B])
         else:
             for t in range((n + rows - 1) // rows):
                 _dz_block(out, dz, act, alpha, mask, rows, t)
             for t in range((k + krows - 1) // krows):
-                _gradient_block(inp, w, dz, dw, db, dx, krows, t)
+                _gradient_block(inp, w, dz, dw, db, dx, krows, t, step, row[_W], row[_B])
 
 
 @njit(cache=True, inline="always")

@@ -9,7 +9,7 @@ import pytest
 from fastgan import threads
 from fastgan.backends import PASSES, get_backend
 from fastgan.kernels.codes import ACTIVATIONS
-from fastgan.nets import MLP, Workspace, backward, forward
+from fastgan.nets import MLP, Workspace, adam, backward, forward, sgd
 from helpers import ALPHA, DROPOUT, DTYPES, TOL
 
 NUMBA = get_backend("numba")
@@ -125,3 +125,55 @@ def test_one_compiled_pass_serves_networks_of_any_depth():
         copies = [sig for sig in getattr(NUMBA, name).signatures
                   if str(sig[0]) == "array(float32, 2d, C)"]  # x's type
         assert len(copies) == 1, f"{name} compiled {len(copies)} times for float32 inputs"
+
+
+# An optimizer step taken by the backward pass, as each block's gradients are formed: every
+# kind of update, alone and with clipping and an EMA.
+STEPS = {"sgd": dict(), "adam": dict(), "sgd_clip": dict(clip=0.05),
+         "adam_clip_ema": dict(clip=0.05, decay=0.9)}
+
+
+def run_step(be, rows, sizes, dtype, name):
+    """Forward, then backward with the optimizer step `name` of STEPS; return the arrays
+    the step writes."""
+    net, ws, x, up = setup(rows, sizes, "leaky_relu", "tanh", dtype, True)
+    rng = np.random.default_rng(len(sizes))
+    m, v = 0.1 * rng.standard_normal((2, net.params.size)).astype(dtype)
+    v = np.abs(v)
+    average = net.params[::-1].copy() if "ema" in name else None
+    more = dict(STEPS[name], average=average)
+    if name.startswith("adam"):
+        step = adam(net, m, v, 3, 1e-2, 0.5, 0.999, 1e-8, **more)
+    else:
+        step = sgd(net, 0.05, **more)
+    forward(be, net, ws, x)
+    backward(be, net, ws, x, up.copy(), want_dw=True, want_dx=True, step=step)
+    return {"params": net.params, "dW": net.grads, "dx": ws.dx0, "m": m, "v": v,
+            "average": average if average is not None else m[:0]}
+
+
+@pytest.mark.parametrize("name", list(STEPS))
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows, sizes", NETS)
+def test_update_in_the_backward_pass_equals_update_after_it(rows, sizes, dtype, name):
+    """The compiled pass updates each block of a layer's parameters right after its
+    gradients: the same values as the per-layer pass followed by the separate update
+    kernels (bit for bit) and as NumPy's twins (to the kernels' tolerances); dx is formed
+    from the weights before the update."""
+    got = run_step(NUMBA, rows, sizes, dtype, name)
+    per_layer = run_step(PER_LAYER, rows, sizes, dtype, name)
+    reference = run_step(NUMPY, rows, sizes, dtype, name)
+    before = setup(rows, sizes, "leaky_relu", "tanh", dtype, True)[0].params
+    assert not np.array_equal(got["params"], before)
+    for key, a in got.items():
+        np.testing.assert_array_equal(a, per_layer[key], err_msg=f"{key} vs per-layer")
+        scale = max(1.0, float(np.abs(reference[key]).max(initial=0)))
+        np.testing.assert_allclose(a, reference[key], err_msg=f"{key} vs reference",
+                                   rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * scale)
+
+
+def test_an_update_needs_the_gradients():
+    net, ws, x, up = setup(3, [4, 5, 1], "relu", "linear", np.float64, False)
+    forward(NUMBA, net, ws, x)
+    with pytest.raises(ValueError, match="want_dw=True"):
+        backward(NUMBA, net, ws, x, up, want_dx=True, step=sgd(net, 0.1))

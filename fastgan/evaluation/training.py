@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from ..data import float_rows, load_dataset
-from ..nets import Workspace, adam_step, backward, forward
+from ..nets import Workspace, adam, backward, forward
 from ..threads import check_threads, thread_settings
 from .classifier import Classifier, split_rows
 
@@ -183,10 +183,10 @@ class _Trainer:
         net, ws = self.net, self.ws
         logits = forward(self.be, net, ws, x)
         loss = softmax_cross_entropy(logits, y, ws.grads[-1])
-        backward(self.be, net, ws, x, ws.grads[-1], want_dw=True)
         self.t += 1
         learning_rate = self.learning_rate * (1 - (self.t - 1) / self.total)  # linear decay
-        adam_step(self.be, net, self.m, self.v, self.t, learning_rate, *self.betas, self.eps)
+        backward(self.be, net, ws, x, ws.grads[-1], want_dw=True,
+                 step=adam(net, self.m, self.v, self.t, learning_rate, *self.betas, self.eps))
         return loss
 
 
