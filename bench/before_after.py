@@ -3,20 +3,27 @@ working tree's, each in fresh processes taking turns, so a busy spell of the mac
 on both.
 
     python bench/before_after.py [--rev HEAD] [--gans S L default toy] [--dtype float32]
-                                 [--rounds 7]
+                                 [--rounds 7] [--in-process]
 
 The revision's tree (kernels, engine and all) is unpacked into a temporary folder and run
 from there. Each process times the Numba engine that `GAN.fit` drives, as
 `bench/versus_jax.py` does (best of 7 runs after 5 warm-up steps, batch 64, all cores).
 Prints each GAN's best and median round in ms per step for both, and the speed-up of the
 medians of the per-round ratios.
+
+--in-process imports the revision's fastgan under another name into this process and
+alternates single runs of the two engines instead (a round each), which spares the
+start-up and shows changes of a few percent through less noise; it also says whether the
+two trained the same parameters, bit for bit.
 """
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -65,15 +72,65 @@ def step_ms(tree, gan, dtype):
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
+def in_process(tree, gans, dtype, rounds):
+    """{gan: (before ms, after ms, same parameters)}: engines of the tree's fastgan (imported
+    as fastgan_before) and of this one, taking turns in this process, a run each round."""
+    spec = importlib.util.spec_from_file_location(
+        "fastgan_before", Path(tree, "fastgan", "__init__.py"),
+        submodule_search_locations=[str(Path(tree, "fastgan"))])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fastgan_before"] = module  # its relative imports resolve under this name
+    spec.loader.exec_module(module)
+    from fastgan import benchmark as after
+    from fastgan.threads import thread_settings
+    before = importlib.import_module("fastgan_before.benchmark")
+    results = {}
+    for gan in gans:
+        runs = {}
+        for label, bench in (("before", before), ("after", after)):
+            engine = bench.make_engine(bench.GANS[gan], dtype, 64, "numba")
+            data, idxs = bench.step_data(bench.GANS[gan], dtype, 64)
+            bench.train_steps(engine, data, idxs, 5)
+            runs[label] = (bench, engine, data, idxs, [])
+        steps = max(STEPS[gan] // 2, 10)
+        with thread_settings("numba"):
+            for _ in range(rounds):
+                for bench, engine, data, idxs, times in runs.values():
+                    t = time.perf_counter()
+                    bench.train_steps(engine, data, idxs, steps)
+                    times.append(1e3 * (time.perf_counter() - t) / steps)
+        engines = [run[1] for run in runs.values()]
+        same = all(np.array_equal(getattr(engines[0], n).params, getattr(engines[1], n).params)
+                   for n in ("G", "D"))
+        results[gan] = (runs["before"][4], runs["after"][4], same)
+    return results
+
+
+def report(gan, before, after, note=""):
+    b, a = np.array(before), np.array(after)
+    print(f"GAN {gan:<8} before best {b.min():7.3f} median {np.median(b):7.3f}   "
+          f"after best {a.min():7.3f} median {np.median(a):7.3f}   "
+          f"speed-up {np.median(b / a):.2f}x (per-round ratios "
+          f"{' '.join(f'{r:.2f}' for r in b / a)}){note}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rev", default="HEAD")
     parser.add_argument("--gans", nargs="+", default=list(STEPS), choices=list(STEPS))
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--in-process", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         trees = {"before": unpack(args.rev, folder), "after": ROOT}
+        if args.in_process:
+            print(f"{args.dtype}, batch 64, ms per step over {args.rounds} rounds taking turns "
+                  f"in one process; before = {args.rev}, after = working tree")
+            for gan, (b, a, same) in in_process(folder, args.gans, args.dtype,
+                                                args.rounds).items():
+                report(gan, b, a, f"; same parameters: {same}")
+            return
         for gan in args.gans:  # compile both trees' kernels outside the timed rounds
             for tree in trees.values():
                 step_ms(tree, gan, args.dtype)
@@ -84,11 +141,7 @@ def main():
             for _ in range(args.rounds):
                 for label, tree in trees.items():
                     times[label].append(step_ms(tree, gan, args.dtype))
-            b, a = np.array(times["before"]), np.array(times["after"])
-            print(f"GAN {gan:<8} before best {b.min():7.3f} median {np.median(b):7.3f}   "
-                  f"after best {a.min():7.3f} median {np.median(a):7.3f}   "
-                  f"speed-up {np.median(b / a):.2f}x (per-round ratios "
-                  f"{' '.join(f'{r:.2f}' for r in b / a)})", flush=True)
+            report(gan, times["before"], times["after"])
 
 
 if __name__ == "__main__":

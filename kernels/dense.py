@@ -224,56 +224,67 @@ def unit_columns(a):
 
 @njit(cache=True, parallel=True)
 def _dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, rows, krows, step):
-    n = out.shape[0]
+    n, below = out.shape[0], (out[:0], np.int64(0), alpha, mask[:0])  # an empty out: no layer below
     for t in prange((n + rows - 1) // rows):
         _dz_block(out, dout, act, alpha, mask, rows, np.int64(t))
     k = x.shape[1]
     for t in prange((k + krows - 1) // krows):
-        _gradient_block(x, w, dout, dw, db, dx, krows, np.int64(t), step, 0, 0)
+        _gradient_block(x, w, dout, dw, db, dx, krows, np.int64(t), step, 0, 0, below)
 
 
 @njit(cache=True)  # as _dense_forward_serial
 def _dense_backward_serial(x, w, out, dout, act, alpha, mask, dw, db, dx, rows, krows, step):
-    n = out.shape[0]
+    n, below = out.shape[0], (out[:0], np.int64(0), alpha, mask[:0])
     for t in range((n + rows - 1) // rows):
         _dz_block(out, dout, act, alpha, mask, rows, t)
     k = x.shape[1]
     for t in range((k + krows - 1) // krows):
-        _gradient_block(x, w, dout, dw, db, dx, krows, t, step, 0, 0)
+        _gradient_block(x, w, dout, dw, db, dx, krows, t, step, 0, 0, below)
 
 
 @njit(cache=True, error_model="numpy")
 def _dz_block(out, dout, act, alpha, mask, rows, t):
-    """dz = dout * mask * act'(out) on rows block t, in place in dout; a loop per
-    activation, as in `_epilogue`."""
+    """dz = dout * mask * act'(out) on rows block t, in place in dout."""
     lo, hi = _span(out.shape[0], rows, t)
-    if mask.size > 0:
-        for i in range(lo, hi):
-            for j in range(out.shape[1]):
-                dout[i, j] *= mask[i, j]
-    if act == _RELU:
-        _times_derivative(out, dout, _RELU, alpha, lo, hi)
-    elif act == _LEAKY_RELU:
-        _times_derivative(out, dout, _LEAKY_RELU, alpha, lo, hi)
-    elif act == _TANH:
-        _times_derivative(out, dout, _TANH, alpha, lo, hi)
-    elif act == _SIGMOID:
-        _times_derivative(out, dout, _SIGMOID, alpha, lo, hi)
-
-
-@njit(cache=True, inline="always")
-def _times_derivative(out, dout, act, alpha, lo, hi):
-    for i in range(lo, hi):
-        for j in range(out.shape[1]):
-            dout[i, j] *= _derivative(out[i, j], act, alpha)
+    _dz_range(out, dout, act, alpha, mask, lo, hi, 0, out.shape[1])
 
 
 @njit(cache=True, error_model="numpy")
-def _gradient_block(x, w, dz, dw, db, dx, krows, t, step, w_at, b_at):
+def _dz_range(out, dout, act, alpha, mask, r0, r1, c0, c1):
+    """dz = dout * mask * act'(out) on dout[r0:r1, c0:c1], in place; a loop per
+    activation, on rows taken as views indexed from 0, as in `_epilogue`."""
+    if mask.size > 0:
+        for i in range(r0, r1):
+            d, keep = dout[i, c0:c1], mask[i, c0:c1]
+            for j in range(d.size):
+                d[j] *= keep[j]
+    if act == _RELU:
+        _times_derivative(out, dout, _RELU, alpha, r0, r1, c0, c1)
+    elif act == _LEAKY_RELU:
+        _times_derivative(out, dout, _LEAKY_RELU, alpha, r0, r1, c0, c1)
+    elif act == _TANH:
+        _times_derivative(out, dout, _TANH, alpha, r0, r1, c0, c1)
+    elif act == _SIGMOID:
+        _times_derivative(out, dout, _SIGMOID, alpha, r0, r1, c0, c1)
+
+
+@njit(cache=True, inline="always")
+def _times_derivative(out, dout, act, alpha, r0, r1, c0, c1):
+    for i in range(r0, r1):
+        y, d = out[i, c0:c1], dout[i, c0:c1]
+        for j in range(y.size):
+            d[j] *= _derivative(y[j], act, alpha)
+
+
+@njit(cache=True, error_model="numpy")
+def _gradient_block(x, w, dz, dw, db, dx, krows, t, step, w_at, b_at, below):
     """Block t of w's rows: rows lo:hi of dw, columns lo:hi of dx and a slice of db's
-    columns, so no block needs a reduction across threads. Then the UPDATE `step`
-    (kernels.optim) of those rows of w and that slice of b, whose flat offsets in step's
-    buffers are w_at + lo * m and b_at + c0: dx has been formed from w as it was."""
+    columns, so no block needs a reduction across threads. below = (out, act, alpha,
+    mask) of the layer below, whose output is x (an empty out: none, or not wanted): its
+    dz on those columns of dx, while they are in cache, so that layer's pass needs no dz
+    pass of its own. Then the UPDATE `step` (kernels.optim) of those rows of w and that
+    slice of b, whose flat offsets in step's buffers are w_at + lo * m and b_at + c0: dx has
+    been formed from w as it was."""
     n, m = dz.shape
     k = x.shape[1]
     lo, hi = _span(k, krows, t)
@@ -284,6 +295,9 @@ def _gradient_block(x, w, dz, dw, db, dx, krows, t, step, w_at, b_at):
         _column_sums(dz, db, c0, c1)
     if dx.size > 0:
         gemm(False, True, n, hi - lo, m, dz, 0, w, lo * w.strides[0] // w.itemsize, dx, lo)
+        out, act, alpha, mask = below
+        if out.size > 0:
+            _dz_range(out, dx, act, alpha, mask, 0, n, lo, hi)
     if step[0] > 0:
         update_range(step, w_at + lo * m, w_at + hi * m)
         update_range(step, b_at + c0, b_at + c1)

@@ -84,7 +84,8 @@ def network_forward(x, params, alpha, outs, masks, hs, last, plan):
 def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout, dx0,
                      plan, step):
     """Backpropagate dout (the output layer's) through the layers, last first: each layer's
-    dz into dout or its rows of grads, then the previous layer's gradient. dparams (laid out
+    dz into dout or its rows of grads (a hidden layer's as the layer above forms its
+    gradient), then the previous layer's gradient. dparams (laid out
     as params) gets dW and db when non-empty, dx0 the input's gradient when non-empty. The
     UPDATE `step` (kernels.optim; on params and dparams) updates each block of a layer's
     parameters once its gradients and the gradient it passes down are formed."""
@@ -103,17 +104,27 @@ def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, do
             dw, db = _weight(dparams, row), _bias(dparams, row)
         w, act, rows, krows = _weight(params, row), row[_ACT], row[_ROWS], row[_KROWS]
         k = inp.shape[1]
+        # a hidden layer's dz was formed by the layer above, with the gradient it passed down
+        below = (empty, np.int64(0), alpha, empty)
+        if l > 0:
+            under = plan[l - 1]
+            below = (_rows(outs, under, n), under[_ACT], alpha,
+                     _rows(masks, under, n) if under[_DROPOUT] else empty)
+        top = l == layers - 1
         if row[_PARALLEL]:
-            for t in prange((n + rows - 1) // rows):
-                _dz_block(out, dz, act, alpha, mask, rows, np.int64(t))
+            if top:
+                for t in prange((n + rows - 1) // rows):
+                    _dz_block(out, dz, act, alpha, mask, rows, np.int64(t))
             for t in prange((k + krows - 1) // krows):
                 _gradient_block(inp, w, dz, dw, db, dx, krows, np.int64(t), step, row[_W],
-                                row[_B])
+                                row[_B], below)
         else:
-            for t in range((n + rows - 1) // rows):
-                _dz_block(out, dz, act, alpha, mask, rows, t)
+            if top:
+                for t in range((n + rows - 1) // rows):
+                    _dz_block(out, dz, act, alpha, mask, rows, t)
             for t in range((k + krows - 1) // krows):
-                _gradient_block(inp, w, dz, dw, db, dx, krows, t, step, row[_W], row[_B])
+                _gradient_block(inp, w, dz, dw, db, dx, krows, t, step, row[_W], row[_B],
+                                below)
 
 
 @njit(cache=True, inline="always")
