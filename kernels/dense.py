@@ -224,7 +224,8 @@ def unit_columns(a):
 
 @njit(cache=True, parallel=True)
 def _dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx, rows, krows, step):
-    n, below = out.shape[0], (out[:0], np.int64(0), alpha, mask[:0])  # an empty out: no layer below
+    # one layer: none below it (an empty out), so no dz formed for one
+    n, below = out.shape[0], (out[:0], np.int64(0), alpha, mask[:0])
     for t in prange((n + rows - 1) // rows):
         _dz_block(out, dout, act, alpha, mask, rows, np.int64(t))
     k = x.shape[1]

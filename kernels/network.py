@@ -7,11 +7,14 @@ table, one row per layer, gives each layer's offsets into them, its activation a
 into blocks (the cut of `dense.forward_cut`, `dense.backward_cut` and `dense.parallel`, with
 the same blocks and gemm calls, so results are bit-identical to the per-layer kernels).
 The output layer's array is passed on its own, so a caller may place it (the GAN engine has
-G write into D's input). The backward pass also takes an optimizer step (kernels.optim's
-UPDATE), which each block applies to its rows of a layer's weights and its slice of the
-biases right after forming their gradients and the gradient it passes down. A pass's signature does not depend on the depth: one compiled copy
-serves every network of a dtype. One call per network saves the Python and the dispatch of
-a call per layer (about 6 us each; a GAN S step has twelve layer calls).
+G write into D's input). A pass's signature does not depend on the depth: one compiled
+copy serves every network of a dtype. One call per network saves the Python and the
+dispatch of a call per layer (about 6 us each; a GAN S step has twelve layer calls).
+
+The backward pass also takes an optimizer step (kernels.optim's UPDATE), which each block
+applies to its rows of a layer's weights and its slice of the biases right after forming
+their gradients and the gradient it passes down; and each block finishes that gradient
+(the layer below's mask and activation derivative) while it is in cache.
 """
 import numpy as np
 from numba import njit, prange
