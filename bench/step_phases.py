@@ -9,7 +9,9 @@ the real batch's gather timed ("probed"), and a replay of that step's matrix pro
 in the step's order and blocks, on arrays of the same shapes. A dense call's time less
 its replayed products is its elementwise work (bias, activation, mask, derivative) and
 call overhead; the probed step less all its timed calls is the Python between the calls.
-Each figure comes from the best round of its turn. Each replayed piece pays its own call
+Each figure comes from the best round of its turn. The probed step runs the
+per-layer twin of the compiled passes, so its dz passes and optimizer updates are calls of
+their own, where the engine's passes do them inside the backward pass's blocks. Each replayed piece pays its own call
 and parallel region, where the real kernels share them, and the replay runs on warm
 caches, so it leans high on the products and low on the elementwise share.
 """
@@ -221,14 +223,14 @@ def main():
     results = {g: phases(g, args.dtype, args.batch, args.rounds) for g in args.gans}
     print(f"{args.dtype}, batch {args.batch}, ms per step (best round of {args.rounds}); "
           f"GEMM peak {gemm_peak(args.dtype):.0f} GFLOP/s")
-    print(f"{'phase':<22}" + "".join(f"{'GAN ' + g:>10}{'%':>6}" for g in args.gans))
+    print(f"{'phase':<22}" + "".join(f"{'GAN ' + g:>12}{'%':>6}" for g in args.gans))
     for name in PHASES + ["probed step", "Numba step", "NumPy step"]:
         cells = ""
         for g in args.gans:
             row, whole, _ = results[g]
             ms = row[name] if name in row else whole[name]
             share = f"{100 * ms / whole['probed step']:5.1f}" if name in row else ""
-            cells += f"{ms:10.3f}{share:>6}"
+            cells += f"{ms:12.3f}{share:>6}"
         print(f"{name:<22}{cells}")
     for g in args.gans:
         row, whole, gflops = results[g]
