@@ -1,13 +1,13 @@
 """Multilayer perceptrons whose parameters and gradients each live in one flat buffer, and
 the passes over them.
 
-Each layer's weight and bias are views into the flat buffer, so an optimizer updates a whole
-network in one fused kernel call, and a checkpoint is one array per network. `forward` and
-`backward` run a network through a backend's kernels on a preallocated `Workspace`, and
-`backward` can apply an optimizer step (`adam`, `sgd`) as it goes; the GAN engine and the
-evaluation classifier both train with them. With the
-Numba backend a pass is one compiled call over all layers (kernels/network.py); its twin
-is the loop over the layers here, which the NumPy backend runs.
+Each layer's weight and bias are views into the flat buffer, so an optimizer step works on
+a whole network through offsets into one buffer, and a checkpoint is one array per network.
+`forward` and `backward` run a network through a backend's kernels on a preallocated
+`Workspace`, and `backward` can apply an optimizer step (`adam`, `sgd`) as it goes; the GAN
+engine and the evaluation classifier both train with them. With the Numba backend a pass
+is one compiled call over all layers (kernels/network.py); its twin is the loop over the
+layers here, which the NumPy backend runs.
 """
 import numpy as np
 

@@ -10,6 +10,8 @@ each block of a layer's parameters right after the block's gradients are formed,
 and the weights are still in cache: `update_range` on an UPDATE tuple (see `update`). It does
 per value what the separate kernels below do, in the same order, so the results are the same.
 """
+import functools
+
 import numpy as np
 from numba import njit, prange
 
@@ -29,6 +31,7 @@ def update(kind, params, grads, rate=0.0, beta1=0.0, beta2=0.0, eps=0.0, c2=0.0,
             none if average is None else average)
 
 
+@functools.cache  # formed once per dtype: its empty arrays are never written
 def no_update(dtype):
     """The UPDATE that changes nothing: the backward pass only forms gradients."""
     empty = np.zeros(0, dtype)
