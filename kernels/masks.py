@@ -4,7 +4,7 @@ Drawing float32 uniforms took 3.7 ns a value on NumPy's PCG64 and a raw 64-bit w
 so four masks per word cost about a quarter of the draws (GAN L: 1.0 ms of masks a step).
 The keep test compares a 16-bit chunk with round(rate * 2^16): the rate as drawn is off by
 at most 2^-17. The kernel reads the draws as an array of 16-bit chunks, which it compares
-in SIMD registers: 5 us for a 128 x 512 float32 mask, where shifting each chunk out of its
+in SIMD registers: 8 us for a 128 x 512 float32 mask, where shifting each chunk out of its
 word took 65 us.
 """
 import numpy as np

@@ -88,10 +88,10 @@ def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, do
                      plan, step):
     """Backpropagate dout (the output layer's) through the layers, last first: each layer's
     dz into dout or its rows of grads (a hidden layer's as the layer above forms its
-    gradient), then the previous layer's gradient. dparams (laid out
-    as params) gets dW and db when non-empty, dx0 the input's gradient when non-empty. The
-    UPDATE `step` (kernels.optim; on params and dparams) updates each block of a layer's
-    parameters once its gradients and the gradient it passes down are formed."""
+    gradient), then the previous layer's gradient. dparams (laid out as params) gets dW and
+    db when non-empty, dx0 the input's gradient when non-empty. The UPDATE `step`
+    (kernels.optim; on params and dparams) updates each block of a layer's parameters once
+    its gradients and the gradient it passes down are formed."""
     n, layers = x.shape[0], plan.shape[0]
     empty = outs[:0].reshape((0, 0))
     for i in range(layers):
