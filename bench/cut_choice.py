@@ -44,8 +44,9 @@ def ways(n, k, m, dtype, rounds):
         return lambda: kernel(x, w, b, 0, 0.0, empty, out, empty, by_columns, step)
     found = {}
     with thread_settings("numba"):
-        found["columns"] = best(blocks(True, dense.blocks(m, 16)), repeats, rounds)
-        found["rows"] = best(blocks(False, dense.blocks(n, 8)), repeats, rounds)
+        found["columns"] = best(blocks(True, dense.blocks(m, dense._COLUMN_STEP)), repeats,
+                                rounds)
+        found["rows"] = best(blocks(False, dense.blocks(n, dense._MIN_ROWS)), repeats, rounds)
         found["one core"] = best(blocks(False, n, dense._dense_forward_serial), repeats, rounds)
     with thread_settings("numpy"):
         found["BLAS threads"] = best(lambda: np.matmul(x, w, out=out), repeats, rounds)
