@@ -10,10 +10,14 @@ import sys
 from _common import not_installed, parse_args, real_data, report, time_steps
 
 if __name__ == "__main__" and "--threads" in sys.argv:
-    # XLA's CPU backend can't be given a thread count, only told to use one thread
-    if sys.argv[sys.argv.index("--threads") + 1] == "1":
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
-                                   "=false intra_op_parallelism_threads=1")
+    # XLA's CPU backend takes no thread count (its flags only turn Eigen's pool off, and
+    # its dots still ran on every core), so the process is held to that many cores instead
+    _threads = int(sys.argv[sys.argv.index("--threads") + 1])
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:_threads])
+    if _threads == 1:
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                                   + " --xla_cpu_multi_thread_eigen=false")
 
 try:
     import jax
@@ -130,7 +134,9 @@ def main():
         holder[0] = jax.block_until_ready(jitted(holder[0], i))
 
     first, ms = time_steps(step, args.steps, args.repeats)
-    report(jax.__version__, args.threads or os.cpu_count(), first, ms)
+    # the cores it ran on: all of them where the process could not be held to fewer
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    report(jax.__version__, cores, first, ms)
 
 
 if __name__ == "__main__":
