@@ -297,17 +297,19 @@ def run_bench(quick=True, threads=None, peers=True, progress=None, *, gans=None,
 
 
 def machine_info(threads=None):
-    """Cores, thread count, library versions and BLAS of this run (and whose gemm the Numba
-    kernels call: "numpy" or "scipy")."""
+    """Cores, thread count, Numba's threading layer, library versions and BLAS of this run
+    (and whose gemm the Numba kernels call: "numpy" or "scipy")."""
     import numba
     from threadpoolctl import threadpool_info
 
     from .kernels.blas import SOURCE
+    from .kernels.threading_layer import threading_layer
     blas = [f"{i['internal_api']} {i['version']}" for i in threadpool_info()
             if i["user_api"] == "blas"]
     return {"cpu": _cpu_name(), "cores": os.cpu_count(), "threads": threads or available_cores(),
             "python": platform.python_version(), "numpy": np.__version__,
-            "numba": numba.__version__, "blas": sorted(set(blas)), "kernel_gemm": SOURCE}
+            "numba": numba.__version__, "threading_layer": threading_layer(),
+            "blas": sorted(set(blas)), "kernel_gemm": SOURCE}
 
 
 def _cpu_name():
@@ -324,8 +326,8 @@ def format_table(results):
     m, peak = results["machine"], results["gemm_peak_gflops"]
     peaks = ", ".join(f"{dt} {g:.0f}" for dt, g in peak.items())
     lines = [f"fastgan bench: {m['cpu']}, {m['threads']} threads; numpy {m['numpy']}, "
-             f"numba {m['numba']}, BLAS {', '.join(m['blas']) or '?'} (kernels call "
-             f"{m['kernel_gemm']}'s gemm)",
+             f"numba {m['numba']} on {m['threading_layer']}, BLAS "
+             f"{', '.join(m['blas']) or '?'} (kernels call {m['kernel_gemm']}'s gemm)",
              f"GEMM peak (GFLOP/s, this run): {peaks}", ""]
     rows = [[c["gan"], c["dtype"], c["batch"], f"{c['ms_per_step']:.2f}",
              f"{c['images_per_s']:.0f}", f"{c['numpy']['ms_per_step']:.2f}",

@@ -1,10 +1,17 @@
-"""thread_settings: Numba's pool and every BLAS pool set for the block, then restored."""
+"""thread_settings: Numba's pool and every BLAS pool set for the block, then restored; and
+the threading layer Numba's parallel regions run on."""
+import importlib.metadata
+import os
+import subprocess
+import sys
+
 import numba
 import pytest
 import scipy.linalg.cython_blas  # noqa: F401  (thread_settings loads SciPy's BLAS: count it before)
 from threadpoolctl import threadpool_info
 
 from fastgan import Config
+from fastgan.kernels.threading_layer import load_tbb
 from fastgan.threads import available_cores, step_threads, thread_settings
 
 
@@ -48,3 +55,46 @@ def test_steps_too_small_to_split_run_on_one_core(changes, expected):
     threads = step_threads(Config(**changes))
     assert threads == (available_cores() if expected is None else min(expected,
                                                                       available_cores()))
+
+
+# --- the threading layer ------------------------------------------------------------------
+_TRAIN_AND_REPORT = """
+import hashlib, numpy as np
+from fastgan import GAN
+from fastgan.kernels.threading_layer import threading_layer
+x = np.random.default_rng(0).uniform(-1, 1, (256, 49)).astype(np.float32)
+gan = GAN(g_layers=[8, 64, 49], d_layers=[49, 64, 1], batch_size=32, dropout=0.3,
+          optimizer="adam", dtype="float32", seed=3)
+gan.fit(x, epochs=2)
+digest = hashlib.sha256(gan.engine.G.params.tobytes() + gan.engine.D.params.tobytes())
+print(threading_layer(), digest.hexdigest())
+"""
+
+
+def _in_fresh_process(layer=None):
+    """(threading layer, digest of the parameters) of a short training run in a new process,
+    on Numba's choice of layer or on `layer`."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    if layer:
+        env["NUMBA_THREADING_LAYER"] = layer
+    done = subprocess.run([sys.executable, "-c", _TRAIN_AND_REPORT], env=env,
+                          capture_output=True, text=True, check=True)
+    return tuple(done.stdout.split()[-2:])
+
+
+def _tbb_installed():
+    try:
+        importlib.metadata.distribution("tbb")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("the tbb package is not installed here (fastgan installs it on Linux x86_64)")
+
+
+def test_kernels_run_on_tbb_where_it_is_installed_and_train_the_same_as_on_openmp():
+    _tbb_installed()
+    on_tbb, on_openmp = _in_fresh_process(), _in_fresh_process("omp")
+    assert on_tbb[0] == "tbb" and on_openmp[0] == "omp"  # a user's choice still decides
+    assert on_tbb[1] == on_openmp[1]
+
+
+def test_load_tbb_finds_nothing_without_the_package():
+    assert load_tbb("no-such-distribution-here") is None
