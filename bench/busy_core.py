@@ -1,11 +1,11 @@
 """A training step while another program keeps one core busy, on each Numba threading layer.
 
-    python bench/busy_core.py [--gans S] [--rounds 4] [--peer-python PY]
+    python bench/busy_core.py [--gans S] [--rounds 4] [--loads idle busy] [--peer-python PY]
 
 Each round times fastgan's float32 step (best of 7 runs, as `fastgan bench` does) in fresh
 processes on Numba's TBB layer and on its OpenMP layer, taking turns, first on an idle
 machine and then with a spinning process held to the last core; with --peer-python, JAX's
-jitted step too. Prints each round and the medians. The spinning process stands for what
+jitted step too. Prints each round, the medians and the median of the rounds' ratios. The spinning process stands for what
 a laptop runs beside a training run: a browser, a build, another training.
 """
 import argparse
@@ -59,17 +59,33 @@ def one_round(gans, peer_python):
     return times
 
 
+def summarise(results, gans):
+    """Print the medians of each load's rounds ({load: [one_round's times]})."""
+    print("\nmedian ms per step (float32, batch 64); OpenMP's time over TBB's: medians' ratio, "
+          "and median of the rounds' ratios")
+    for load, rounds in results.items():
+        for gan in gans:
+            median = {e: np.median([t[gan, e] for t in rounds])
+                      for e in (*LAYERS, "jax") if (gan, e) in rounds[0]}
+            per_round = np.median([t[gan, "omp"] / t[gan, "tbb"] for t in rounds])
+            row = ", ".join(f"{engine} {ms:.2f}" for engine, ms in median.items())
+            print(f"  {load:4s} GAN {gan}: {row}; OpenMP / TBB "
+                  f"{median['omp'] / median['tbb']:.2f}x, per round {per_round:.2f}x")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gans", nargs="+", default=["S"], choices=list(STEPS))
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--loads", nargs="+", default=["idle", "busy"], choices=["idle", "busy"],
+                        help="idle machine, one core busy, or both (in that order)")
     parser.add_argument("--peer-python", help="an interpreter with jax, to time JAX's step too")
     args = parser.parse_args()
     if os.cpu_count() < 2:
         raise SystemExit("needs at least two cores: one to keep busy, one left")
     results = {}
-    for load in ("idle", "one core busy"):
-        spin = subprocess.Popen([sys.executable, "-c", _SPIN]) if load != "idle" else None
+    for load in args.loads:
+        spin = subprocess.Popen([sys.executable, "-c", _SPIN]) if load == "busy" else None
         try:
             rounds = []
             for r in range(args.rounds):
@@ -81,14 +97,8 @@ def main():
             if spin is not None:
                 spin.kill()
                 spin.wait()
-        results[load] = {key: np.median([t[key] for t in rounds]) for key in rounds[0]}
-    print("\nmedian ms per step (float32, batch 64)")
-    for load, medians in results.items():
-        for gan in args.gans:
-            row = ", ".join(f"{engine} {medians[gan, engine]:.2f}"
-                            for engine in (*LAYERS, "jax") if (gan, engine) in medians)
-            print(f"  {load:13s} GAN {gan}: {row}; OpenMP / TBB "
-                  f"{medians[gan, 'omp'] / medians[gan, 'tbb']:.2f}x")
+        results[load] = rounds
+    summarise(results, args.gans)
 
 
 if __name__ == "__main__":
