@@ -17,9 +17,11 @@ import ctypes
 import importlib.metadata
 
 import numba
+import numpy as np
 from numba import njit, prange
 
-# the library Numba's TBB layer links against (Linux's soname; elsewhere Numba finds its own)
+# the library Numba's TBB layer links against, by its Linux name: fastgan installs tbb on
+# Linux x86_64 only (pyproject.toml)
 TBB_LIBRARY = "libtbb.so.12"
 
 
@@ -53,6 +55,5 @@ def threading_layer():
     try:
         return numba.threading_layer()
     except ValueError:  # no region has run yet
-        import numpy as np
         _touch(np.zeros(2))
         return numba.threading_layer()
