@@ -5,8 +5,9 @@
 Each round times fastgan's float32 step (best of 7 runs, as `fastgan bench` does) in fresh
 processes on Numba's TBB layer and on its OpenMP layer, taking turns, first on an idle
 machine and then with a spinning process held to the last core; with --peer-python, JAX's
-jitted step too. Prints each round, the medians and the median of the rounds' ratios. The spinning process stands for what
-a laptop runs beside a training run: a browser, a build, another training.
+jitted step too. Prints each round, the medians and the median of the rounds' ratios. The
+spinning process stands for what a laptop runs beside a training run: a browser, a build,
+another training.
 """
 import argparse
 import json

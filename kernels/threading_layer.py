@@ -2,11 +2,11 @@
 
 Numba's OpenMP layer hands each thread an equal share of a region's blocks, and the region
 ends when the slowest thread does. With another program busy on one of two cores, that
-thread waits its turn for the core in every region: a GAN S step took 6.6 ms instead of
-1.5, slower than on one thread. TBB lets an idle thread take the blocks a busy one has not
-started, so the same step took 2.8 ms, and with no other load both layers ran it at the
-same speed (`python bench/busy_core.py`). The blocks are computed the same way on any
-layer, so results do not depend on it.
+thread waits its turn for the core in every region: a GAN S step took 4.75 ms instead of
+about 1.6, slower than on one thread. TBB lets an idle thread take the blocks a busy one
+has not started, so the same step took 2.49 ms, and on free cores neither layer led by
+more than the machine's noise (`python bench/busy_core.py`). The blocks are computed the
+same way on any layer, so results do not depend on it.
 
 Numba tries TBB first, but PyPI's tbb wheel puts libtbb.so.12 in the environment's lib/
 folder, where the dynamic loader does not look, so Numba would fall back to OpenMP. Loading
