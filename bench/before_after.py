@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from support import STEPS
+
 ROOT = Path(__file__).resolve().parent.parent
 # runs in the tree under test (its folder first on sys.path): one GAN's best ms per step;
 # written out, not benchmark.fastgan_turn, since older trees lack it
@@ -48,7 +50,6 @@ with thread_settings("numba"):
         best = min(best, (time.perf_counter() - t) / steps)
 print(json.dumps(1e3 * best))
 """
-STEPS = {"S": 200, "L": 20, "default": 100, "toy": 500}
 
 
 def unpack(rev, folder):

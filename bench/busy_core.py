@@ -19,9 +19,8 @@ import numpy as np
 
 from fastgan.benchmark import GANS
 from fastgan.peers import run_peer
+from support import REPEATS, STEPS
 
-STEPS = {"S": 200, "L": 20, "default": 100}
-REPEATS = 7
 LAYERS = ("tbb", "omp")
 _CHILD = ("import json, sys; from fastgan.benchmark import GANS, fastgan_turn; "
           "from fastgan.kernels.threading_layer import threading_layer; "

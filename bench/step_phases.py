@@ -29,9 +29,8 @@ from fastgan.backends import PRIMITIVES
 from fastgan.benchmark import GANS, gemm_peak, make_engine, step_data, train_steps
 from fastgan.kernels.blas import gemm
 from fastgan.kernels.dense import _column_sums, backward_cut, forward_cut
-from support import alternate
+from support import STEPS, alternate
 
-STEPS = {"S": 200, "L": 20, "default": 100, "toy": 500}
 # Rows of the table, in the order a step meets them.
 PHASES = ["gather real batch", "noise", "dropout masks", "forward products",
           "forward elementwise", "loss heads", "backward elementwise", "dX products",

@@ -14,6 +14,10 @@ BACKENDS = ("numba", "numpy")
 # BLAS's threads spin on for a while after the NumPy backend's turn, and would slow
 # whichever engine came next
 PAUSE_S = 0.2
+# steps per timed run of each of fastgan.benchmark's GANS (about 0.3 s each here), and timed
+# runs per turn, the best counting, as `fastgan bench` times its turns against the peers
+STEPS = {"S": 200, "L": 20, "default": 100, "toy": 500}
+REPEATS = 7
 
 
 class Peaks:

@@ -17,9 +17,7 @@ import numpy as np
 
 from fastgan.benchmark import GANS, fastgan_turn
 from fastgan.peers import run_peer
-
-STEPS = {"S": 200, "L": 20, "default": 100, "toy": 500}
-REPEATS = 7
+from support import REPEATS, STEPS
 
 
 def fastgan_ms(gan):
