@@ -1,4 +1,5 @@
 """The `fastgan` command: run folders, presets, sampling, one-line errors, Ctrl-C, divergence."""
+import importlib.metadata
 import json
 import os
 import signal
@@ -249,6 +250,20 @@ def test_errors_end_to_end(tmp_path, debug):
     else:
         assert_one_line_error(result.returncode, result.stderr)
         assert str(garbage) in result.stderr
+
+
+def test_console_script_returns_mains_code_and_skips_the_last_collection(tmp_path):
+    # in a child process: run() freezes the collector, which this process must not
+    script = ("import gc, sys; from fastgan import cli; "
+              "sys.argv = ['fastgan', 'sample', sys.argv[1], '--out', sys.argv[2]]; "
+              "code = cli.run(); print(code, gc.get_freeze_count() > 0)")
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "missing.npz"),
+                             str(tmp_path / "x.npy")], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == ["1", "True"], result.stderr
+    assert_one_line_error(1, result.stderr)
+    scripts = importlib.metadata.entry_points(group="console_scripts", name="fastgan")
+    assert [s.value for s in scripts] == ["fastgan.cli:run"]
 
 
 def test_usage_error_end_to_end(tmp_path):
