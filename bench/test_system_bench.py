@@ -27,9 +27,11 @@ def check_target(benchmark, value, target, what):
 
 def test_startup_warm_cache(benchmark):
     peers.run_child(L)  # fill the cache
-    last = benchmark.pedantic(lambda: peers.run_child(L)[0], rounds=3)
-    seconds = benchmark.stats.stats.min if benchmark.stats else last
-    check_target(benchmark, seconds, peers.WARM_TARGET_S, "s to GAN L's first step")
+    # the child's own figure, launch to the end of its step; the benchmark's timing of the
+    # call also counts the child's exit
+    figures = []
+    benchmark.pedantic(lambda: figures.append(peers.run_child(L)[0]), rounds=3)
+    check_target(benchmark, min(figures), peers.WARM_TARGET_S, "s to GAN L's first step")
 
 
 def test_startup_empty_cache(benchmark):

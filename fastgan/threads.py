@@ -36,10 +36,12 @@ def check_threads(threads):
 
 @functools.cache
 def _blas_pools():
-    """The BLAS libraries NumPy and Numba call, found once: scanning the loaded libraries
-    costs about a millisecond, more than a small GAN's whole step (`GAN.train_step`)."""
-    # numba's np.dot uses SciPy's BLAS; load it first so threadpoolctl can see it
-    import scipy.linalg.cython_blas  # noqa: F401
+    """The BLAS libraries NumPy and the kernels call, found once: scanning the loaded
+    libraries costs about a millisecond, more than a small GAN's whole step
+    (`GAN.train_step`)."""
+    # the kernels' gemm is NumPy's, or SciPy's where NumPy has none (kernels.blas): load
+    # theirs first so that threadpoolctl can see it
+    from .kernels import blas  # noqa: F401
     return ThreadpoolController()
 
 

@@ -20,7 +20,6 @@ import numpy as np
 from llvmlite import ir
 from numba import cfunc, njit, types
 from numba.extending import intrinsic
-from scipy.linalg import cython_blas
 
 _N, _T = 0, 1  # offsets of "N" and "T" in the kernels' flags array
 # gemm's 13 arguments, all addresses (Fortran passes every argument by reference)
@@ -46,6 +45,9 @@ def numpy_gemm(name):
 
 def _capsule_address(name):
     """The C address of SciPy's cython_blas function `name` (32-bit integers)."""
+    # imported only here: importing scipy.linalg takes 0.15-0.25 s of every start, and
+    # NumPy's wheels have a gemm of their own
+    from scipy.linalg import cython_blas
     capsule = cython_blas.__pyx_capi__[name]
     api = ctypes.pythonapi
     api.PyCapsule_GetName.restype = ctypes.c_char_p

@@ -113,4 +113,5 @@ def test_peers_take_turns_with_fastgan_round_by_round(monkeypatch):
 
 def test_fresh_process_reaches_a_training_step():
     seconds, inside = peers.run_child(TINY, batch=8, steps=2, threads=1)
-    assert seconds > inside["import_s"] > 0 and inside["steps_s"] > 0
+    assert seconds > inside["import_s"] + inside["steps_s"]
+    assert inside["import_s"] > 0 and inside["steps_s"] > 0
