@@ -45,7 +45,7 @@ def numpy_gemm(name):
 
 def _capsule_address(name):
     """The C address of SciPy's cython_blas function `name` (32-bit integers)."""
-    # imported only here: importing scipy.linalg takes 0.15-0.25 s of every start, and
+    # imported only here: importing scipy.linalg takes 0.17-0.28 s of every start, and
     # NumPy's wheels have a gemm of their own
     from scipy.linalg import cython_blas
     capsule = cython_blas.__pyx_capi__[name]
