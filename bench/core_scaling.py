@@ -4,7 +4,8 @@
 
 Three ways of using all cores against one, in the same rounds (float32, batch 64):
 
-- GAN S's whole training step (best of 3 runs of 200 steps), as `fastgan bench` times it;
+- GAN S's whole training step, timed by `fastgan bench`'s own turn (best of 3 runs of 200
+  steps);
 - independent products: each core multiplies its own arrays, again and again, in the shape
   of the block one core gets of a GAN S product (single-threaded BLAS, as the kernels call
   it), against the same tasks in turn on one core. Nothing is shared but the machine, so
