@@ -15,13 +15,11 @@ Three ways of using all cores against one, in the same rounds (float32, batch 64
 Rounds take turns so that a busy spell of the machine shows up as a spread.
 """
 import argparse
-import time
 
-import numba
 import numpy as np
 from numba import njit, prange
 
-from fastgan.benchmark import GANS, fastgan_turn
+from fastgan.benchmark import GANS, _timed, fastgan_turn, gemm_peak
 from fastgan.kernels.blas import gemm
 from fastgan.threads import available_cores, thread_settings
 
@@ -29,7 +27,7 @@ from fastgan.threads import available_cores, thread_settings
 # D's first layer on the 128 rows of the D step and the 64 of the G step, D's dW
 SHAPES = [(32, 100, 128), (64, 128, 392), (64, 784, 128), (64, 784, 64), (392, 128, 128)]
 WORK = 1e9  # multiply-adds per task and timing (about 30 ms on one core)
-REPEATS = 3  # timings per figure, the best counting
+REPEATS = 3  # timings per figure, the best counting (as gemm_peak's)
 
 
 @njit(parallel=True)
@@ -55,20 +53,6 @@ def tasks_gflops(shape, tasks, threads):
     return 2.0 * tasks * n * k * m * reps / best / 1e9
 
 
-def large_gflops(threads, size=2048):
-    """GFLOP/s of a size x size float32 product on `threads` BLAS threads."""
-    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
-    with thread_settings("numpy", threads):
-        a @ a
-        return 2.0 * size ** 3 / min(_timed(np.matmul, a, a) for _ in range(REPEATS)) / 1e9
-
-
-def _timed(fn, *args):
-    t = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - t
-
-
 def one_round(cores, step_ms):
     """{case: all cores' speed over one core's} for each case; step_ms[threads] times a
     step (benchmark.fastgan_turn)."""
@@ -76,7 +60,8 @@ def one_round(cores, step_ms):
     for n, k, m in SHAPES:
         one, every = (tasks_gflops((n, k, m), cores, t) for t in (1, cores))
         gains[f"products {n}x{k}x{m}"] = every / one
-    gains["2048 on BLAS threads"] = large_gflops(cores) / large_gflops(1)
+    large = [gemm_peak("float32", threads=t) for t in (cores, 1)]
+    gains["2048 on BLAS threads"] = large[0] / large[1]
     return gains
 
 

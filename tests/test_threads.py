@@ -7,7 +7,9 @@ import sys
 
 import numba
 import pytest
-import scipy.linalg.cython_blas  # noqa: F401  (thread_settings loads SciPy's BLAS: count it before)
+# SciPy's BLAS loaded before any test's thread_settings first lists the pools, so that it is
+# among the pools set and counted, whichever test module runs first
+import scipy.linalg.cython_blas  # noqa: F401
 from threadpoolctl import threadpool_info
 
 from fastgan import Config
