@@ -6,8 +6,8 @@ on both.
                                  [--rounds 7] [--in-process]
 
 The revision's tree (kernels, engine and all) is unpacked into a temporary folder and run
-from there. Each process times the Numba engine that `GAN.fit` drives, as
-`bench/versus_jax.py` does (best of 7 runs after 5 warm-up steps, batch 64, all cores).
+from there. Each process times the Numba engine that `GAN.fit` drives (best of 7 runs after
+5 warm-up steps, batch 64, all cores).
 Prints each GAN's best and median round in ms per step for both, and the speed-up of the
 medians of the per-round ratios.
 

@@ -2,8 +2,8 @@
 
     python bench/busy_core.py [--gans S] [--rounds 4] [--loads idle busy] [--peer-python PY]
 
-Each round times fastgan's float32 step (best of 7 runs, as `fastgan bench` does) in fresh
-processes on Numba's TBB layer and on its OpenMP layer, taking turns, first on an idle
+Each round times fastgan's float32 step (best of 7 runs, as `fastgan bench`'s table does) in
+fresh processes on Numba's TBB layer and on its OpenMP layer, taking turns, first on an idle
 machine and then with a spinning process held to the last core; with --peer-python, JAX's
 jitted step too. Prints each round, the medians and the median of the rounds' ratios. The
 spinning process stands for what a laptop runs beside a training run: a browser, a build,

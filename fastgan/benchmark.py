@@ -52,9 +52,9 @@ KERNEL_TOL = {"float64": 1e-9, "float32": 1e-4}
 # at batch 256 costs ~2e-4; a wrong kernel costs far more, and KERNEL_TOL catches it anyway.
 STEP_TOL = {"float64": 1e-9, "float32": 1e-3}
 MIN_RUN_S = 0.15  # shortest timed run, and shortest warm-up before it
-_QUICK = dict(batches=(64,), steps=20, repeats=7, gemm_size=2048, diff_steps=3, peer_rounds=3)
+_QUICK = dict(batches=(64,), steps=20, repeats=7, gemm_size=2048, diff_steps=3, peer_rounds=15)
 _FULL = dict(batches=(64, 256), steps=20, repeats=9, gemm_size=2048, diff_steps=3,
-             peer_rounds=5)
+             peer_rounds=31)
 
 
 def macs(layers):
@@ -287,7 +287,7 @@ def run_bench(quick=True, threads=None, peers=True, progress=None, *, gans=None,
                "gemm_peak_gflops": peak, "cases": cases, "peers": []}
     if peers:
         tutorials = {name: spec for name, spec in gans.items() if name in PEER_GANS}
-        results["peers"] = _peers.peer_rows(tutorials, plan, fastgan_turn(plan, threads),
+        results["peers"] = _peers.peer_rows(tutorials, plan["batches"], plan["peer_rounds"],
                                             threads, peer_python, say)
     if startup:
         say("start-up and peak memory (fresh processes)")
@@ -339,10 +339,11 @@ def format_table(results):
                     "% peak", "first step s", "max diff"], rows)
     if results["peers"]:
         rounds = results["plan"]["peer_rounds"]
-        lines += ["", f"Peers (float32, all cores, each in its own process, taking turns with "
-                      f"fastgan over {rounds} rounds; medians):"]
+        lines += ["", f"Peers (float32, all cores; each engine in its own process, fastgan "
+                      f"through GAN.fit; {rounds} rounds of turns; medians):"]
         lines += _grid(["GAN", "batch", "engine", "ms/step", "fastgan ms", "fastgan vs peer",
-                        "per round"], [_peer_row(p) for p in results["peers"]])
+                        "middle half of rounds", "steps/turn"],
+                       [_peer_row(p) for p in results["peers"]])
         lines.append("(peer ms / fastgan numba float32 ms: above 1x fastgan is faster)")
     if "startup" in results:
         lines += ["", _startup_line(results["startup"]), _memory_line(results["memory"])]
@@ -352,10 +353,11 @@ def format_table(results):
 def _peer_row(p):
     if p["status"] != "ok":
         why = f"{p['status']} ({p['error']})" if "error" in p else p["status"]
-        return [p["gan"], p["batch"], p["engine"], why, "", "", ""]
+        return [p["gan"], p["batch"], p["engine"], why, "", "", "", ""]
+    low, high = p["ratio_quartiles"]
     return [p["gan"], p["batch"], f"{p['engine']} {p['version']}", f"{p['ms_per_step']:.2f}",
-            f"{p['fastgan_ms']:.2f}", f"{p['fastgan_ratio']:.2f}x",
-            " ".join(f"{r:.2f}" for r in p["round_ratios"])]
+            f"{p['fastgan_ms']:.2f}", f"{p['fastgan_ratio']:.2f}x", f"{low:.2f}-{high:.2f}x",
+            p["steps_per_turn"]]
 
 
 def _startup_line(s):

@@ -1,15 +1,23 @@
-"""Figures measured in fresh processes: the peers' steps, start-up time and peak memory.
+"""Figures measured in fresh processes: the peers' steps against fastgan's, start-up time
+and peak memory.
 
-Each peer (PyTorch, JAX) runs the same GAN step in its own subprocess, from the scripts in
-fastgan/peer_steps/ (shipped with the package), so its thread pools never meet fastgan's. The
-scripts need only their framework and NumPy: point `python` or FASTGAN_PEER_PYTHON at an
-interpreter that has them.
+Each engine (fastgan, PyTorch, JAX) runs the same GAN step in a process of its own, from the
+scripts in fastgan/peer_steps/ (shipped with the package), so their thread pools never meet.
+A script stays warm and runs steps when told (peer_steps/_common.serve), so the engines take
+turns many times a second: a busy spell of the machine, which lasts seconds, lands on all of
+them alike. The peers' scripts need only their framework and NumPy: point `python` or
+FASTGAN_PEER_PYTHON at an interpreter that has them. fastgan's own script trains through
+`GAN.fit`, the way users train.
 """
+import collections
 import json
+import math
 import os
+import queue
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -19,7 +27,7 @@ PEERS = ("torch", "jax")
 SCRIPTS = Path(__file__).resolve().parent / "peer_steps"
 NOT_INSTALLED = 3  # the exit code of a peer script whose framework is missing
 WARM_TARGET_S, COLD_TARGET_S, MEMORY_TARGET_MB = 2.0, 20.0, 300
-
+TURN_S = 0.2  # the shortest turn of fastgan's steps against the peers; the others' are as many
 # A fresh process that imports fastgan and trains `steps` steps; prints its own timings.
 _CHILD = """
 import json, sys, time
@@ -48,75 +56,184 @@ def peer_python(python=None):
     return python or os.environ.get("FASTGAN_PEER_PYTHON") or sys.executable
 
 
+class PeerFailed(RuntimeError):
+    """An engine's script stopped, or did not answer in time; the message says why."""
+
+
+class Worker:
+    """An engine's step script ("fastgan", "torch" or "jax") in a process of its own, warm
+    between timed runs. `info` is the script's first reply: status "ready" with version,
+    threads and first_step_s, or the reason it does not run ("not installed", with the
+    import error in "error"; "failed: ..."; "timed out ...")."""
+
+    def __init__(self, engine, spec, batch, threads=None, python=None, timeout=600):
+        script = SCRIPTS / f"{engine}_step.py"
+        python = sys.executable if engine == "fastgan" else peer_python(python)
+        cmd = [python, str(script), "--spec", json.dumps(spec), "--batch", str(batch)]
+        if threads is not None:
+            cmd += ["--threads", str(threads)]
+        self.timeout = timeout
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+        self._replies = queue.Queue()
+        self._errors = collections.deque(maxlen=20)  # drained, so the child never blocks
+        self._readers = [threading.Thread(target=_read, args=(stream, put), daemon=True)
+                         for stream, put in ((self.proc.stdout, self._replies.put),
+                                             (self.proc.stderr, self._errors.append))]
+        for reader in self._readers:
+            reader.start()
+        try:
+            self.info = self._reply()
+        except PeerFailed as err:
+            self.info = {"status": str(err)}
+
+    def _reply(self):
+        """The script's next JSON line; PeerFailed if it stops or takes over `timeout` s."""
+        while True:
+            try:
+                line = self._replies.get(timeout=self.timeout)
+            except queue.Empty:
+                self.close(kill=True)
+                raise PeerFailed(f"timed out after {self.timeout} s") from None
+            if line is None:  # it stopped: say why, from its last line on stderr
+                self.proc.wait()
+                self._readers[1].join(timeout=5)
+                tail = [text.strip() for text in self._errors if text and text.strip()]
+                raise PeerFailed(f"failed: {(tail or ['no output'])[-1][:120]}")
+            if line.startswith("{"):  # anything else a library printed is not ours
+                return json.loads(line)
+
+    @property
+    def ready(self):
+        return self.info.get("status") == "ready"
+
+    def run(self, steps):
+        """Seconds the script takes to run `steps` more steps."""
+        try:
+            self.proc.stdin.write(f"{steps}\n")
+            self.proc.stdin.flush()
+        except OSError:  # it has stopped: _reply says why
+            pass
+        self.last = self._reply()
+        return self.last["seconds"]
+
+    def close(self, kill=False):
+        """End the script: stdin closed, which ends its loop, or killed."""
+        if self.proc.poll() is None and not kill:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for reader in self._readers:
+            reader.join(timeout=5)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                stream.close()
+            except OSError:  # stdin's last write went to a stopped process
+                pass
+
+
+def _read(stream, put):
+    """put() each line of `stream`, then None."""
+    for line in stream:
+        put(line)
+    put(None)
+
+
 def run_peer(engine, spec, batch, steps, repeats, threads=None, python=None, timeout=600):
     """Time `engine`'s float32 GAN step in a subprocess; return a dict with a "status".
 
     "ok" comes with ms_per_step (best of `repeats` runs of `steps`), first_step_s and
-    version; otherwise the status says why not ("not installed", with the import error in
-    "error", or "failed: ...").
+    version; otherwise the status says why not (as `Worker.info`).
     """
-    script = SCRIPTS / f"{engine}_step.py"
-    if not script.is_file():
-        return {"status": f"no script {script}"}
-    cmd = [peer_python(python), str(script), "--spec", json.dumps(spec), "--batch", str(batch),
-           "--steps", str(steps), "--repeats", str(repeats)]
-    if threads is not None:
-        cmd += ["--threads", str(threads)]
+    worker = Worker(engine, spec, batch, threads, python, timeout)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"status": f"timed out after {timeout} s"}
-    if proc.returncode == NOT_INSTALLED:
-        return {"status": "not installed", **json.loads(proc.stdout.strip().splitlines()[-1])}
-    if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"status": f"failed: {tail[:120]}"}
-    return {"status": "ok", **json.loads(proc.stdout.strip().splitlines()[-1])}
+        if not worker.ready:
+            return worker.info
+        best = min(worker.run(steps) for _ in range(repeats))
+    except PeerFailed as err:
+        return {"status": str(err)}
+    finally:
+        worker.close()
+    return {**worker.info, "status": "ok", "ms_per_step": 1e3 * best / steps}
 
 
-def peer_rows(gans, plan, fastgan_ms, threads=None, python=None, say=print):
-    """Every peer on every GAN at each batch, taking turns with fastgan.
+def peer_rows(gans, batches, rounds, threads=None, python=None, say=print, engines=PEERS):
+    """Every peer in `engines` on every GAN ({name: spec}) at each batch size, taking turns
+    with fastgan's own script, each in its warm process.
 
-    Each of plan["peer_rounds"] rounds times fastgan's float32 step (`fastgan_ms(spec,
-    batch)`, in this process) and then each peer in a fresh process, so a busy spell of the
-    machine lands on both sides of a round. A row gives the peer's and fastgan's median ms
-    and the median of the rounds' ratios (peer ms over fastgan's: above 1 fastgan is faster).
-    A peer that does not run gives its status after its first try.
+    fastgan's first runs set the steps of a turn (at least TURN_S of its steps); then each of
+    `rounds` rounds gives every engine a turn of that many steps, in an order that rotates
+    round by round. A row gives the peer's and fastgan's median ms per step and the median of
+    the rounds' ratios (peer ms over fastgan's: above 1 fastgan is faster). A peer that does
+    not run gives its status instead.
     """
     rows = []
     for name, spec in gans.items():
-        for batch in plan["batches"]:
-            runs = {engine: [] for engine in PEERS}
-            failed = {}
-            for r in range(plan["peer_rounds"]):
-                if len(failed) == len(PEERS):  # no peer runs: nothing to take turns with
-                    break
-                say(f"peers: GAN {name} float32 batch {batch}, round {r + 1} of "
-                    f"{plan['peer_rounds']}")
-                ours = fastgan_ms(spec, batch)
-                for engine in PEERS:
-                    if engine in failed:
-                        continue
-                    row = run_peer(engine, spec, batch, plan["steps"], plan["repeats"],
-                                   threads, python)
-                    if row["status"] == "ok":
-                        runs[engine].append((row, ours))
-                    else:
-                        failed[engine] = row
-            for engine in PEERS:
-                base = {"gan": name, "batch": batch, "engine": engine}
-                rows.append({**base, **failed[engine], "fastgan_ratio": None}
-                            if engine in failed else {**base, **_turns(runs[engine])})
+        for batch in batches:
+            say(f"peers: GAN {name} float32 batch {batch}, {rounds} rounds")
+            workers = {"fastgan": Worker("fastgan", spec, batch, threads)}
+            try:
+                workers.update({e: Worker(e, spec, batch, threads, python) for e in engines})
+                rows += _race(name, batch, workers, rounds)
+            finally:
+                for worker in workers.values():
+                    worker.close()
     return rows
 
 
-def _turns(runs):
-    """A peer's row from its rounds [(its result, fastgan's ms)]."""
-    peer = np.array([row["ms_per_step"] for row, _ in runs])
-    ours = np.array([ms for _, ms in runs])
-    return {**runs[-1][0], "ms_per_step": float(np.median(peer)),
-            "fastgan_ms": float(np.median(ours)), "round_ratios": (peer / ours).tolist(),
-            "fastgan_ratio": float(np.median(peer / ours))}
+def _race(name, batch, workers, rounds):
+    """The rows of one GAN and batch: its `workers` (fastgan's first) taking turns for
+    `rounds` rounds."""
+    ours = workers["fastgan"]
+    if not ours.ready:
+        raise PeerFailed(f"fastgan's own step script did not run: {ours.info['status']}")
+    failed = {e: w.info for e, w in workers.items() if not w.ready}
+    ms = {e: [] for e in workers if e not in failed}
+    if len(ms) == 1:  # no peer runs: nothing to take turns with
+        rounds = 0
+    steps = _turn_steps(ours)
+    for e in ms:  # one untimed turn each, so every engine starts as warm as fastgan
+        workers[e].run(steps)
+    order = list(ms)
+    for r in range(rounds):
+        for e in order[r % len(order):] + order[:r % len(order)]:
+            if e in failed:
+                continue
+            try:
+                ms[e].append(1e3 * workers[e].run(steps) / steps)
+            except PeerFailed as err:
+                if e == "fastgan":
+                    raise
+                failed[e] = {"status": str(err)}
+    rows = []
+    for e in workers:
+        if e == "fastgan":
+            continue
+        base = {"gan": name, "batch": batch, "engine": e}
+        if e in failed:
+            rows.append({**base, **failed[e], "fastgan_ratio": None})
+            continue
+        peer, fast = np.array(ms[e]), np.array(ms["fastgan"])
+        ratios = peer / fast[:len(peer)]
+        rows.append({**base, **workers[e].info, "status": "ok", "steps_per_turn": steps,
+                     "ms_per_step": float(np.median(peer)),
+                     "fastgan_ms": float(np.median(fast)), "round_ratios": ratios.tolist(),
+                     "fastgan_ratio": float(np.median(ratios)),
+                     "ratio_quartiles": np.percentile(ratios, [25, 75]).tolist()})
+    return rows
+
+
+def _turn_steps(worker):
+    """Steps that take `worker` at least TURN_S, found by runs of doubling length."""
+    steps = 1
+    while (seconds := worker.run(steps)) < TURN_S:
+        steps = max(2 * steps, math.ceil(steps * TURN_S / max(seconds, 1e-6)))
+    return steps
 
 
 def run_child(spec, dtype="float32", batch=64, rows=None, steps=1, threads=None, env=None):

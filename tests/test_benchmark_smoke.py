@@ -76,39 +76,75 @@ def test_step_flops_counts_the_label_inputs_of_a_conditional_gan():
 @pytest.mark.skipif(any(importlib.util.find_spec(m) for m in peers.PEERS),
                     reason="a peer framework is installed in this interpreter")
 def test_missing_peer_says_not_installed(results):
-    plan = {"batches": (8,), "steps": 1, "repeats": 1, "peer_rounds": 2}
-    turns = []
-    rows = peers.peer_rows({"adam": TINY}, plan, lambda spec, batch: turns.append(1) or 1.0,
-                           python=sys.executable, say=lambda m: None)
+    rows = peers.peer_rows({"adam": TINY}, (8,), 2, threads=1, python=sys.executable,
+                           say=lambda m: None)
     assert [r["status"] for r in rows] == ["not installed"] * len(peers.PEERS)
-    assert len(turns) == 1  # no second round when no peer runs
-    table = format_table({**results, "plan": {**results["plan"], **plan}, "peers": rows})
+    plan = {**results["plan"], "peer_rounds": 2}
+    table = format_table({**results, "plan": plan, "peers": rows})
     for engine in peers.PEERS:  # each row names what is missing
         assert f"not installed ({engine}: No module named '{engine}')" in table
 
 
-def test_peers_take_turns_with_fastgan_round_by_round(monkeypatch):
-    """fastgan is timed once per round, before the peers of that round; each ratio is the
-    peer's ms over fastgan's in the same round, and the row gives their medians."""
-    calls = []
-    ours = iter([2.0, 4.0, 1.0])
-    theirs = {"torch": iter([6.0, 8.0, 5.0]), "jax": iter([3.0, 2.0, 2.0])}
+class FakeWorker:
+    """A served script whose ms per step are scripted per engine; logs each turn."""
+    turns = []
+    ms = {}
 
-    def fastgan_ms(spec, batch):
-        calls.append("fastgan")
-        return next(ours)
+    def __init__(self, engine, spec, batch, threads=None, python=None):
+        self.engine, self.info = engine, {"status": "ready", "version": "0"}
+        self.ready = True
+        self.script = iter(self.ms[engine])
 
-    def fake_peer(engine, spec, batch, steps, repeats, threads=None, python=None):
-        calls.append(engine)
-        return {"status": "ok", "version": "0", "ms_per_step": next(theirs[engine])}
-    monkeypatch.setattr(peers, "run_peer", fake_peer)
-    plan = {"batches": (8,), "steps": 1, "repeats": 1, "peer_rounds": 3}
-    rows = peers.peer_rows({"S": TINY}, plan, fastgan_ms, say=lambda m: None)
-    assert calls == ["fastgan", "torch", "jax"] * 3
+    def run(self, steps):
+        self.turns.append((self.engine, steps))
+        return steps * next(self.script) / 1e3
+
+    def close(self):
+        pass
+
+
+def test_peers_take_turns_with_fastgan_in_rotating_order(monkeypatch):
+    """fastgan's first turns set the steps of a turn; every engine then runs one untimed
+    turn and one turn per round, in an order that rotates; each ratio is the peer's ms
+    over fastgan's in the same round, and the row gives their medians."""
+    monkeypatch.setattr(peers, "TURN_S", 0.01)
+    FakeWorker.turns = []
+    # fastgan: 1 step at 1 ms (too short), then 10 steps at 2 ms; a warm-up turn each
+    FakeWorker.ms = {"fastgan": [1.0, 2.0, 9.0, 2.0, 4.0, 1.0],
+                     "torch": [9.0, 6.0, 8.0, 5.0], "jax": [9.0, 3.0, 2.0, 2.0]}
+    monkeypatch.setattr(peers, "Worker", FakeWorker)
+    rows = peers.peer_rows({"S": TINY}, (8,), 3, say=lambda m: None)
+    assert FakeWorker.turns[:2] == [("fastgan", 1), ("fastgan", 10)]
+    order = [engine for engine, _ in FakeWorker.turns[2:]]
+    assert order == ["fastgan", "torch", "jax"] + ["fastgan", "torch", "jax",
+                                                   "torch", "jax", "fastgan",
+                                                   "jax", "fastgan", "torch"]
+    assert {steps for _, steps in FakeWorker.turns[2:]} == {10}
     torch, jax = rows
     assert torch["round_ratios"] == [3.0, 2.0, 5.0] and torch["fastgan_ratio"] == 3.0
     assert jax["round_ratios"] == [1.5, 0.5, 2.0] and jax["fastgan_ratio"] == 1.5
     assert torch["ms_per_step"] == 6.0 and torch["fastgan_ms"] == 2.0
+    assert torch["steps_per_turn"] == 10 and torch["ratio_quartiles"] == [2.5, 4.0]
+
+
+def test_fastgan_step_script_serves_runs_of_steps():
+    worker = peers.Worker("fastgan", TINY, 8, threads=1)
+    try:
+        assert worker.ready, worker.info
+        assert worker.info["first_step_s"] > 0 and worker.info["threads"] == 1
+        assert worker.run(3) > 0 and worker.run(2) > 0
+        assert worker.last["steps"] == 6  # the untimed first step, then 3 and 2
+    finally:
+        worker.close()
+    assert worker.proc.returncode == 0
+
+
+def test_a_script_that_fails_says_why():
+    worker = peers.Worker("fastgan", dict(TINY, g_layers=[8, 16, 10]), 8, threads=1)
+    assert not worker.ready
+    assert worker.info["status"].startswith("failed: ValueError: g_layers ends in 10")
+    result = peers.run_peer("fastgan", dict(TINY, optimizer="adagrad"), 8, 1, 1, threads=1)
+    assert result["status"].startswith("failed: ") and "adagrad" in result["status"]
 
 
 def test_fresh_process_reaches_a_training_step():

@@ -1,10 +1,13 @@
-"""What the peer scripts share: arguments, synthetic data, timing and the line they print.
+"""What the peer scripts share: arguments, synthetic data, and serving timed runs of steps.
 
 Standard library and NumPy only, so any interpreter that has the peer's framework runs them.
+A script builds its step, then `serve`s it: after one untimed step it prints a JSON line
+saying it is ready, and then, for each number n read from stdin, runs n more steps and prints
+a JSON line with their seconds, until stdin closes. A process stays warm between runs, so
+`fastgan.peers` can take turns between engines many times in a few seconds.
 """
 import argparse
 import json
-import math
 import sys
 import time
 
@@ -23,13 +26,11 @@ except ImportError as err:
 
 
 def parse_args(description):
-    """--spec (a JSON object of fastgan Config fields), --batch, --steps, --repeats, --threads."""
+    """--spec (a JSON object of fastgan Config fields), --batch, --threads."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--spec", required=True,
                    help="GAN spec as JSON, e.g. fastgan.benchmark.GANS['S']")
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--steps", type=int, default=10, help="steps per timed run")
-    p.add_argument("--repeats", type=int, default=3, help="timed runs; the best one counts")
     p.add_argument("--threads", type=int, default=None, help="cores (default all)")
     args = p.parse_args()
     args.spec = {"g_output": "tanh", "dropout": 0.0, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8,
@@ -43,20 +44,30 @@ def real_data(spec, batch, batches=8, seed=0):
     return rng.uniform(-1, 1, (batches * batch, spec["d_layers"][0])).astype(np.float32)
 
 
-def time_steps(step, steps, repeats):
-    """(first step s, best ms per step) of step(i), which must block until step i is done."""
+def serve(run, version, threads):
+    """Serve run(first, n), which runs steps first .. first + n - 1 and returns when they are
+    done, to fastgan.peers: step 0 timed alone, then n more steps for each line n of stdin."""
     t0 = time.perf_counter()
-    step(0)
-    first = time.perf_counter() - t0
-    best = math.inf
-    for r in range(repeats):
+    run(0, 1)
+    _say(status="ready", version=version, threads=threads,
+         first_step_s=time.perf_counter() - t0)
+    done = 1
+    for line in sys.stdin:
+        n = int(line)
         t0 = time.perf_counter()
-        for s in range(steps):
-            step(1 + r * steps + s)
-        best = min(best, (time.perf_counter() - t0) / steps)
-    return first, 1e3 * best
+        run(done, n)
+        seconds = time.perf_counter() - t0
+        done += n
+        _say(seconds=seconds, steps=done)
 
 
-def report(version, threads, first_s, ms):
-    print(json.dumps({"version": version, "threads": threads, "first_step_s": first_s,
-                      "ms_per_step": ms}))
+def one_by_one(step):
+    """run(first, n) for `serve` from step(i), which must block until step i is done."""
+    def run(first, n):
+        for i in range(first, first + n):
+            step(i)
+    return run
+
+
+def _say(**fields):
+    print(json.dumps(fields), flush=True)

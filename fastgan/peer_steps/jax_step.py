@@ -2,12 +2,12 @@
 
 The step is a pure function of (params, optimizer state, real batch, step number): D
 updates on a real and a fake batch (BCE with logits), then G updates through the updated D.
-Prints one JSON line (see _common.report).
+Served to fastgan.peers (see _common.serve).
 """
 import os
 import sys
 
-from _common import not_installed, parse_args, real_data, report, time_steps
+from _common import not_installed, one_by_one, parse_args, real_data, serve
 
 if __name__ == "__main__" and "--threads" in sys.argv:
     # XLA's CPU backend takes no thread count (its flags only turn Eigen's pool off, and
@@ -133,10 +133,9 @@ def main():
     def step(i):
         holder[0] = jax.block_until_ready(jitted(holder[0], i))
 
-    first, ms = time_steps(step, args.steps, args.repeats)
-    # the cores it ran on: all of them where the process could not be held to fewer
+    # the cores it runs on: all of them where the process could not be held to fewer
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    report(jax.__version__, cores, first, ms)
+    serve(one_by_one(step), jax.__version__, cores)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """The GAN step of fastgan's benchmark in PyTorch: eager nn modules and torch.optim, float32.
 
 D updates on a real and a fake batch (BCE with logits), then G updates through the updated
-D, as in the PyTorch MNIST GAN tutorial. Prints one JSON line (see _common.report).
+D, as in the PyTorch MNIST GAN tutorial. Served to fastgan.peers (see _common.serve).
 """
-from _common import not_installed, parse_args, real_data, report, time_steps
+from _common import not_installed, one_by_one, parse_args, real_data, serve
 
 try:
     import torch
@@ -67,8 +67,8 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    first, ms = time_steps(make_step(args.spec, args.batch), args.steps, args.repeats)
-    report(torch.__version__, torch.get_num_threads(), first, ms)
+    serve(one_by_one(make_step(args.spec, args.batch)), torch.__version__,
+          torch.get_num_threads())
 
 
 if __name__ == "__main__":
