@@ -8,7 +8,7 @@ their twin is the per-layer loop of `fastgan.nets.forward` / `backward` over the
 from types import SimpleNamespace
 
 PRIMITIVES = ("dense_forward", "dense_backward", "loss_head", "sgd_update", "adam_update",
-              "ema_update", "clip_update", "gather_scaled", "dropout_mask")
+              "ema_update", "clip_update", "gather_scaled", "dropout_mask", "normals_from_raw")
 PASSES = ("network_forward", "network_backward")
 BACKENDS = ("numba", "numpy")
 
@@ -19,8 +19,8 @@ def get_backend(name):
         from .kernels import reference as ref
         modules = [ref]
     elif name == "numba":
-        from .kernels import dense, gather, losses, masks, network, optim
-        modules = [dense, gather, losses, masks, network, optim]
+        from .kernels import dense, gather, losses, masks, network, normal, optim
+        modules = [dense, gather, losses, masks, network, normal, optim]
     else:
         raise ValueError(f"backend={name!r} is not known; use one of {', '.join(BACKENDS)}")
     found = {}

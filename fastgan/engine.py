@@ -8,7 +8,8 @@ without D's dw. Without labels or instance noise, G writes straight into x_d.
 """
 import numpy as np
 
-from .data.sources import PIXEL_SCALE
+from .kernels import reference
+from .kernels.box_muller import normal_draws
 from .kernels.codes import HEADS
 from .kernels.masks import raw_draws
 from .nets import MLP, Workspace, adam, backward, forward, sgd
@@ -66,7 +67,6 @@ class Engine:
         self.z = np.zeros((n, cfg.g_sizes[0]), dt)
         self.noise = np.zeros((2 * n, f), dt) if cfg.instance_noise else None
         self.labels = np.zeros(2 * n, np.int64)
-        self.pixels = PIXEL_SCALE.astype(dt)  # rounds as scale_images(x).astype(dt) does
 
     # --- forward / backward through one network --------------------------------------
     def _forward(self, net, ws, x, rows):
@@ -86,7 +86,7 @@ class Engine:
         batch; return D's loss."""
         n, f = self.n, self.f
         self._gather(data, idx, self.x_d[:n, :f])
-        draw_latent(self.rng, self.cfg, self.z[:, :self.cfg.z_width])
+        draw_latent(self.rng, self.cfg, self.z[:, :self.cfg.z_width], self.be.normals_from_raw)
         if self.C:
             self.labels[:n] = labels[idx]
             self.labels[n:] = self.rng.integers(self.C, size=n)
@@ -108,7 +108,7 @@ class Engine:
         n, f = self.n, self.f
         self.x_d[n:, :f] = fake
         if self.noise is not None:
-            draw_noise(self.rng, "normal", self.noise)
+            draw_noise(self.rng, "normal", self.noise, self.be.normals_from_raw)
             self.noise *= self.cfg.instance_noise
             self.x_d[:, :f] += self.noise
         if self.C:
@@ -137,7 +137,7 @@ class Engine:
     def _gather(self, data, idx, out):
         """out = data[idx], the real rows of a batch; uint8 pixels scaled to [-1, 1]."""
         if data.dtype == np.uint8:
-            self.be.gather_scaled(data, idx, self.pixels, out)
+            self.be.gather_scaled(data, idx, out)
         elif self.direct:  # "clip" spares take a buffered copy; idx is always in range
             np.take(data, idx, axis=0, out=out, mode="clip")
         else:
@@ -188,25 +188,28 @@ class Engine:
         return out
 
 
-def draw_noise(rng, kind, out):
-    """Fill `out` (rows, nz) with "normal" (standard normal) or "uniform" ([-1, 1]) noise;
-    return it."""
-    draw = rng.standard_normal if kind == "normal" else rng.random
+def draw_noise(rng, kind, out, normals=reference.normals_from_raw):
+    """Fill `out` (rows, nz), float32 or float64, with "normal" (standard normal) or "uniform"
+    ([-1, 1]) noise; return it. Normal values are `normals` (a backend's normals_from_raw:
+    Box and Muller's transform, several times faster than NumPy's ziggurat) of raw draws."""
+    if kind == "normal":
+        normals(rng.bit_generator.random_raw(normal_draws(out.size, out.dtype)), out)
+        return out
     if out.flags.c_contiguous:
-        draw(dtype=out.dtype.type, out=out)
+        rng.random(dtype=out.dtype.type, out=out)
     else:
-        out[...] = draw(out.shape, dtype=out.dtype.type)
-    if kind == "uniform":
-        out *= 2
-        out -= 1
+        out[...] = rng.random(out.shape, dtype=out.dtype.type)
+    out *= 2
+    out -= 1
     return out
 
 
-def draw_latent(rng, config, out):
-    """Fill `out` (rows, config.z_width) with G's random input: `config.noise` noise, then a
-    one-hot code drawn uniformly from `config.latent_codes` (if any); return it."""
+def draw_latent(rng, config, out, normals=reference.normals_from_raw):
+    """Fill `out` (rows, config.z_width) with G's random input: `config.noise` noise (normal
+    values through `normals`, as draw_noise), then a one-hot code drawn uniformly from
+    `config.latent_codes` (if any); return it."""
     nz, K = config.g_layers[0], config.latent_codes
-    draw_noise(rng, config.noise, out[:, :nz])
+    draw_noise(rng, config.noise, out[:, :nz], normals)
     if K:
         _one_hot(out[:, :nz + K], nz, rng.integers(K, size=len(out)))
     return out

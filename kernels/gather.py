@@ -1,12 +1,42 @@
-"""Gathering a batch of real rows, uint8 pixels scaled through a table as they are read."""
+"""Gathering a batch of real rows, uint8 pixels scaled to [-1, 1] as they are read.
+
+The scaling is arithmetic, which LLVM vectorises, where a lookup table kept the loop scalar:
+GAN S's 64 rows took 9-11 us against 37-40 us through a table (float32). It rounds exactly
+as scaling the whole set in float64 and casting does (`scale_images(x).astype(dtype)`): in
+float32 as (u - 127.5) / 127.5, in float64 as u / 127.5 - 1 (tests check every u). Batches
+under PARALLEL_MIN_BYTES run on the calling thread: starting a parallel region took longer
+than gathering 64 rows of MNIST (26-30 us against 9-11 us).
+"""
+import numpy as np
 from numba import njit, prange
 
+PARALLEL_MIN_BYTES = 1 << 19
+# per dtype: (before, after) in (u - before) / 127.5 - after
+_FORMS = {np.dtype(np.float32): (127.5, 0.0), np.dtype(np.float64): (0.0, 1.0)}
 
-@njit(cache=True, parallel=True)
-def gather_scaled(data, idx, table, out):
-    """out[i, j] = table[data[idx[i], j]]. data (N, f) uint8, idx (n,), table (256,), out (n, f)."""
-    n, f = out.shape
-    for i in prange(n):
-        row = data[idx[i]]
-        for j in range(f):
-            out[i, j] = table[row[j]]
+
+def gather_scaled(data, idx, out):
+    """out[i] = data[idx[i]] scaled from 0..255 to [-1, 1]. data (N, f) uint8, idx (n,),
+    out (n, f) float32 or float64."""
+    real = out.dtype.type
+    before, after = _FORMS[out.dtype]
+    kernel = _gather_parallel if out.nbytes >= PARALLEL_MIN_BYTES else _gather_serial
+    kernel(data, idx, real(before), real(127.5), real(after), out)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")  # numpy: no zero check on the division
+def _gather_parallel(data, idx, before, half, after, out):
+    for i in prange(out.shape[0]):
+        _scale_row(data[idx[i]], before, half, after, out[i])
+
+
+@njit(cache=True, error_model="numpy")
+def _gather_serial(data, idx, before, half, after, out):
+    for i in range(out.shape[0]):
+        _scale_row(data[idx[i]], before, half, after, out[i])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _scale_row(row, before, half, after, out):
+    for j in range(out.size):
+        out[j] = (row[j] - before) / half - after

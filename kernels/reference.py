@@ -6,6 +6,7 @@ no dx.
 """
 import numpy as np
 
+from .box_muller import horner, series
 from .codes import BCE, HINGE, LEAKY_RELU, NEG_SOFTPLUS, RELU, SIGMOID, SQUARED, TANH
 
 
@@ -98,9 +99,51 @@ def _softplus(l):
     return np.maximum(l, 0) + np.log1p(np.exp(-np.abs(l)))
 
 
-def gather_scaled(data, idx, table, out):
-    """out = table[data[idx]]: rows idx of uint8 data (N, f) through table (256,) into out (n, f)."""
-    out[...] = table[data[idx]]
+def gather_scaled(data, idx, out):
+    """out = rows idx of uint8 data (N, f) scaled to [-1, 1] as `scale_images` scales them
+    (in float64), in out's dtype."""
+    out[...] = (np.arange(256) / 127.5 - 1).astype(out.dtype)[data[idx]]
+
+
+def normals_from_raw(raw, out):
+    """Fill out (n, m), float32 or float64, with standard normal values from the 64-bit draws
+    raw, by Box and Muller's transform as kernels.box_muller lays it out."""
+    f = out.dtype.type
+    ln2, sqrt2, half_pi, scale, atanh, sin, cos, one, two, four, half = series(out.dtype)
+    pairs = -(-out.size // 2)
+    if f == np.float32:
+        halves = (raw[:pairs].view(np.uint32) >> 8).astype(np.int32).astype(f)
+        u1, u2 = (halves[:pairs] + one) * scale, halves[pairs:] * scale
+        bits, mantissa, bias = u1.view(np.int32), 23, 127
+    else:
+        top = _top53(raw[:2 * pairs])
+        u1, u2 = (top[:pairs] + one) * scale, top[pairs:] * scale
+        bits, mantissa, bias = u1.view(np.int64), 52, 1023
+    # ln u1 from u1 = m 2^e, m in [sqrt(1/2), sqrt(2))
+    m = ((bits & ((1 << mantissa) - 1)) | (bias << mantissa)).view(f)
+    e = ((bits >> mantissa) - bias).astype(np.int32).astype(f)
+    big = m > sqrt2
+    m, e = np.where(big, m * half, m), np.where(big, e + one, e)
+    s = (m - one) / (m + one)
+    r = np.sqrt((e * ln2 + s * horner(atanh, s * s)) * -two)
+    # the angle 2 pi u2 = q pi / 2 + phi
+    turns = u2 * four
+    q = turns.astype(np.int32)
+    phi = (turns - q.astype(f)) * half_pi
+    p2 = phi * phi
+    sin_phi, cos_phi = phi * horner(sin, p2), horner(cos, p2)
+    odd = (q & 1) == 1
+    c, s = np.where(odd, sin_phi, cos_phi), np.where(odd, cos_phi, sin_phi)
+    c, s = np.where((q == 1) | (q == 2), -c, c), np.where(q >= 2, -s, s)
+    out[...] = np.concatenate([r * c, r * s])[:out.size].reshape(out.shape)
+
+
+def _top53(raw):
+    """The top 53 bits of 64-bit draws as float64s (exactly; in two int32 pieces, as the
+    kernel takes them)."""
+    high = (raw >> np.uint64(38)).astype(np.int32).astype(np.float64)
+    low = ((raw >> np.uint64(11)) & np.uint64(0x7FFFFFF)).astype(np.int32).astype(np.float64)
+    return high * np.float64(2 ** 27) + low
 
 
 def dropout_mask(raw, rate, out):

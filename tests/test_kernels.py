@@ -1,11 +1,11 @@
 """Each Numba kernel against its plain-NumPy twin in fastgan.kernels.reference."""
 import numpy as np
 import pytest
-from scipy.special import expit
+from scipy.special import expit, ndtr
 
 from fastgan import threads
 from fastgan.data import PIXEL_SCALE
-from fastgan.kernels import dense, gather, losses, masks, optim
+from fastgan.kernels import dense, gather, losses, masks, normal, optim
 from fastgan.kernels import reference as ref
 from fastgan.kernels.codes import ACTIVATIONS, HEADS
 from helpers import ALPHA, DTYPES, TOL, dense_problem, empty, forward_outputs
@@ -320,16 +320,102 @@ def test_gather_scaled_matches_reference_and_scale_images(n, f, dtype, strided_o
     data[0, :2] = [0, 255][:f]  # both ends of the scale
     idx = rng.integers(0, 50, n)
     idx[0] = 0
-    table = PIXEL_SCALE.astype(dtype)
     outs = []
     for kernel in (gather.gather_scaled, ref.gather_scaled):
         buf = np.full((n, f + 3 * strided_out), np.nan, dtype)
-        kernel(data, idx, table, buf[:, :f])
+        kernel(data, idx, buf[:, :f])
         outs.append(buf)
     np.testing.assert_array_equal(outs[0], outs[1])
     # exactly what scaling the whole set to float64 and casting would give
     np.testing.assert_array_equal(outs[0][:, :f], (data[idx] / 127.5 - 1).astype(dtype))
     assert np.isnan(outs[0][:, f:]).all()  # columns past the view stay untouched
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gather_scaled_rounds_every_pixel_value_as_scale_images(dtype, parallel, monkeypatch):
+    """The kernel's arithmetic gives, for each of the 256 values, exactly the float64 scaling
+    cast to the dtype, on the calling thread and in a parallel region alike."""
+    monkeypatch.setattr(gather, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 40)
+    data = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    out = np.empty((16, 16), dtype)
+    gather.gather_scaled(data, np.arange(16), out)
+    np.testing.assert_array_equal(out.ravel(), PIXEL_SCALE.astype(dtype))
+
+
+# --- normals_from_raw -------------------------------------------------------------------
+
+def normal_pair(draws, shape, dtype, strided_out=False):
+    """The kernel's and its twin's values for `shape` from `draws` (raw 64-bit words)."""
+    outs = []
+    for kernel in (normal.normals_from_raw, ref.normals_from_raw):
+        buf = np.full((shape[0], shape[1] + 3 * strided_out), np.nan, dtype)
+        kernel(draws, buf[:, :shape[1]])
+        outs.append(buf)
+    return outs
+
+
+@pytest.mark.parametrize("strided_out", [False, True], ids=["rows", "columns_of_wider"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (1, 3), (7, 5), (64, 100), (33, 17)])
+def test_normals_match_reference_bit_for_bit(shape, dtype, strided_out):
+    rng = np.random.default_rng([*shape, int(strided_out)])
+    draws = rng.bit_generator.random_raw(normal.normal_draws(shape[0] * shape[1], dtype) + 2)
+    kernel, twin = normal_pair(draws, shape, dtype, strided_out)
+    np.testing.assert_array_equal(kernel, twin)
+    assert np.isfinite(kernel[:, :shape[1]]).all()
+    assert np.isnan(kernel[:, shape[1]:]).all()  # columns past the view stay untouched
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_normals_do_not_depend_on_the_shape(dtype):
+    draws = np.random.default_rng(3).bit_generator.random_raw(normal.normal_draws(60, dtype))
+    flat, wide = np.empty((1, 60), dtype), np.empty((6, 10), dtype)
+    normal.normals_from_raw(draws, flat)
+    normal.normals_from_raw(draws, wide)
+    np.testing.assert_array_equal(flat.ravel(), wide.ravel())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_normals_are_the_box_muller_transform_to_a_few_ulps(dtype):
+    """Against the transform of the same uniforms through NumPy's log, cos and sin in long
+    double, every value of 2^16 pairs: within 8 ulps of max(|z|, 1) (4.3 and 5.7 seen for
+    float32 and float64; a wrong coefficient costs thousands)."""
+    pairs = 1 << 16
+    draws = np.random.default_rng(5).bit_generator.random_raw(normal.normal_draws(2 * pairs,
+                                                                                  dtype))
+    got = np.empty((1, 2 * pairs), dtype)
+    normal.normals_from_raw(draws, got)
+    if np.dtype(dtype) == np.float32:
+        halves = (draws.view(np.uint32) >> 8).astype(np.longdouble)
+        u1, u2 = (halves[:pairs] + 1) * 2.0 ** -24, halves[pairs:] * 2.0 ** -24
+    else:
+        top = (draws >> np.uint64(11)).astype(np.longdouble)
+        u1, u2 = (top[:pairs] + 1) * 2.0 ** -53, top[pairs:] * 2.0 ** -53
+    r, angle = np.sqrt(-2 * np.log(u1)), 2 * np.pi * u2
+    exact = np.concatenate([r * np.cos(angle), r * np.sin(angle)])
+    ulp = np.finfo(dtype).eps * np.maximum(np.abs(exact), 1)
+    assert np.max(np.abs(got.ravel() - exact) / ulp) <= 8
+
+
+def test_normals_are_standard_normal():
+    """A million float32 values: the mean, the spread, and the share beyond 1, 2, 3 and 4
+    standard deviations, each within 5 of its standard errors of the normal law's."""
+    n = 1 << 20
+    draws = np.random.default_rng(7).bit_generator.random_raw(normal.normal_draws(n, "float32"))
+    z = np.empty((1, n), np.float32)
+    normal.normals_from_raw(draws, z)
+    z = z.ravel().astype(np.float64)
+    assert abs(z.mean()) < 5 / np.sqrt(n)
+    assert abs(z.var() - 1) < 5 * np.sqrt(2 / n)
+    for k in (1, 2, 3, 4):
+        p = 2 * ndtr(-k)
+        assert abs(np.mean(np.abs(z) > k) - p) < 5 * np.sqrt(p * (1 - p) / n), k
+
+
+def test_normals_need_enough_draws():
+    with pytest.raises(ValueError, match="101 normal values of float64 take 102 uint64 draws"):
+        normal.normals_from_raw(np.zeros(101, np.uint64), np.empty((1, 101)))
 
 
 # --- dropout_mask -----------------------------------------------------------------------
