@@ -73,6 +73,7 @@ class Worker:
         if threads is not None:
             cmd += ["--threads", str(threads)]
         self.timeout = timeout
+        self.last = None  # the script's last reply to `run`
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, bufsize=1)
         self._replies = queue.Queue()
@@ -193,23 +194,23 @@ def _race(name, batch, workers, rounds):
     if not ours.ready:
         raise PeerFailed(f"fastgan's own step script did not run: {ours.info['status']}")
     failed = {e: w.info for e, w in workers.items() if not w.ready}
-    ms = {e: [] for e in workers if e not in failed}
-    if len(ms) == 1:  # no peer runs: nothing to take turns with
-        rounds = 0
-    steps = _turn_steps(ours)
-    for e in ms:  # one untimed turn each, so every engine starts as warm as fastgan
-        workers[e].run(steps)
-    order = list(ms)
-    for r in range(rounds):
+    order = [e for e in workers if e not in failed]
+    ms = {e: [] for e in order}
+    steps = _turn_steps(ours) if len(order) > 1 else 0  # else no peer runs: no turns
+    # round -1 is an untimed turn each, so that every engine starts as warm as fastgan
+    for r in range(-1, rounds if steps else -1):
         for e in order[r % len(order):] + order[:r % len(order)]:
             if e in failed:
                 continue
             try:
-                ms[e].append(1e3 * workers[e].run(steps) / steps)
+                seconds = workers[e].run(steps)
             except PeerFailed as err:
                 if e == "fastgan":
                     raise
                 failed[e] = {"status": str(err)}
+                continue
+            if r >= 0:
+                ms[e].append(1e3 * seconds / steps)
     rows = []
     for e in workers:
         if e == "fastgan":
@@ -219,7 +220,7 @@ def _race(name, batch, workers, rounds):
             rows.append({**base, **failed[e], "fastgan_ratio": None})
             continue
         peer, fast = np.array(ms[e]), np.array(ms["fastgan"])
-        ratios = peer / fast[:len(peer)]
+        ratios = peer / fast
         rows.append({**base, **workers[e].info, "status": "ok", "steps_per_turn": steps,
                      "ms_per_step": float(np.median(peer)),
                      "fastgan_ms": float(np.median(fast)), "round_ratios": ratios.tolist(),

@@ -97,26 +97,29 @@ class FakeWorker:
 
     def run(self, steps):
         self.turns.append((self.engine, steps))
-        return steps * next(self.script) / 1e3
+        ms = next(self.script)
+        if ms is None:
+            raise peers.PeerFailed("failed: RuntimeError: out of memory")
+        return steps * ms / 1e3
 
     def close(self):
         pass
 
 
 def test_peers_take_turns_with_fastgan_in_rotating_order(monkeypatch):
-    """fastgan's first turns set the steps of a turn; every engine then runs one untimed
+    """fastgan's first runs set the steps of a turn; every engine then runs one untimed
     turn and one turn per round, in an order that rotates; each ratio is the peer's ms
     over fastgan's in the same round, and the row gives their medians."""
     monkeypatch.setattr(peers, "TURN_S", 0.01)
     FakeWorker.turns = []
-    # fastgan: 1 step at 1 ms (too short), then 10 steps at 2 ms; a warm-up turn each
+    # fastgan: 1 step at 1 ms (too short), then 10 steps at 2 ms; then an untimed turn each
     FakeWorker.ms = {"fastgan": [1.0, 2.0, 9.0, 2.0, 4.0, 1.0],
                      "torch": [9.0, 6.0, 8.0, 5.0], "jax": [9.0, 3.0, 2.0, 2.0]}
     monkeypatch.setattr(peers, "Worker", FakeWorker)
     rows = peers.peer_rows({"S": TINY}, (8,), 3, say=lambda m: None)
     assert FakeWorker.turns[:2] == [("fastgan", 1), ("fastgan", 10)]
     order = [engine for engine, _ in FakeWorker.turns[2:]]
-    assert order == ["fastgan", "torch", "jax"] + ["fastgan", "torch", "jax",
+    assert order == ["jax", "fastgan", "torch"] + ["fastgan", "torch", "jax",
                                                    "torch", "jax", "fastgan",
                                                    "jax", "fastgan", "torch"]
     assert {steps for _, steps in FakeWorker.turns[2:]} == {10}
@@ -125,6 +128,19 @@ def test_peers_take_turns_with_fastgan_in_rotating_order(monkeypatch):
     assert jax["round_ratios"] == [1.5, 0.5, 2.0] and jax["fastgan_ratio"] == 1.5
     assert torch["ms_per_step"] == 6.0 and torch["fastgan_ms"] == 2.0
     assert torch["steps_per_turn"] == 10 and torch["ratio_quartiles"] == [2.5, 4.0]
+
+
+def test_a_peer_that_stops_mid_race_says_why_and_the_others_go_on(monkeypatch):
+    monkeypatch.setattr(peers, "TURN_S", 0.01)
+    FakeWorker.turns = []
+    FakeWorker.ms = {"fastgan": [2.0, 3.0, 9.0, 2.0, 2.0, 2.0], "torch": [9.0, 6.0, None],
+                     "jax": [9.0, 3.0, 3.0, 3.0]}
+    monkeypatch.setattr(peers, "Worker", FakeWorker)
+    torch, jax = peers.peer_rows({"S": TINY}, (8,), 3, say=lambda m: None)
+    assert torch["status"] == "failed: RuntimeError: out of memory"
+    assert torch["fastgan_ratio"] is None
+    assert jax["status"] == "ok" and jax["round_ratios"] == [1.5, 1.5, 1.5]
+    assert [e for e, _ in FakeWorker.turns].count("torch") == 3  # none after it stopped
 
 
 def test_fastgan_step_script_serves_runs_of_steps():
