@@ -16,6 +16,7 @@ ln u1 = e ln 2 + 2 atanh(s), s = (m - 1) / (m + 1), for u1 = m 2^e with m in
 an exact cut since 4 u2 is exact; atanh, sin and cos from their series, stopped where the
 next term is under an ulp.
 """
+import functools
 import math
 
 import numpy as np
@@ -31,7 +32,12 @@ def series(dtype):
     """The transform's constants in `dtype`: (ln 2, sqrt 2, pi / 2, 2^-bits of a uniform,
     atanh's series 2 / (2i + 1), sin's and cos's Taylor coefficients in phi^2, 1, 2, 4,
     1/2); each series highest order first, as Horner's rule takes them."""
-    f = np.dtype(dtype).type
+    return _series(np.dtype(dtype))
+
+
+@functools.cache  # the NumPy backend asks for them every step
+def _series(dtype):
+    f = dtype.type
     single = f == np.float32
     ln_terms, sin_terms, cos_terms = (5, 6, 7) if single else (12, 11, 12)
     atanh = tuple(f(2 / (2 * i + 1)) for i in reversed(range(ln_terms)))
