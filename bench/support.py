@@ -15,7 +15,7 @@ BACKENDS = ("numba", "numpy")
 # whichever engine came next
 PAUSE_S = 0.2
 # steps per timed run of each of fastgan.benchmark's GANS (about 0.3 s each here), and timed
-# runs per turn, the best counting, as `fastgan bench` times its turns against the peers
+# runs per turn, the best counting, as `peers.run_peer` times a peer's
 STEPS = {"S": 200, "L": 20, "default": 100, "toy": 500}
 REPEATS = 7
 

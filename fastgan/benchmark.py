@@ -188,9 +188,9 @@ def _time_run(engine, backend, data, idxs, steps, threads):
 
 
 def fastgan_turn(plan, threads=None):
-    """fastgan_ms(spec, batch): the Numba engine's float32 ms per step, timed as the peer
-    scripts time theirs (one untimed step, then the best of plan["repeats"] runs of
-    plan["steps"] steps), on an engine made once per GAN and batch."""
+    """fastgan_ms(spec, batch): the Numba engine's float32 ms per step, timed as
+    `peers.run_peer` times a peer's (one untimed step, then the best of plan["repeats"] runs
+    of plan["steps"] steps), on an engine made once per GAN and batch."""
     made = {}
 
     def fastgan_ms(spec, batch):

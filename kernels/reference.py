@@ -4,6 +4,8 @@ They fill preallocated outputs like the kernels do. The NumPy backend runs on th
 tests hold every kernel to its twin. Empty (size-0) arrays mean "not wanted": no mask, no dw,
 no dx.
 """
+import functools
+
 import numpy as np
 
 from .box_muller import horner, series
@@ -102,7 +104,13 @@ def _softplus(l):
 def gather_scaled(data, idx, out):
     """out = rows idx of uint8 data (N, f) scaled to [-1, 1] as `scale_images` scales them
     (in float64), in out's dtype."""
-    out[...] = (np.arange(256) / 127.5 - 1).astype(out.dtype)[data[idx]]
+    out[...] = _pixel_scale(out.dtype)[data[idx]]
+
+
+@functools.cache  # built once per dtype, not every step
+def _pixel_scale(dtype):
+    """The 256 pixel values scaled to [-1, 1] in float64, then cast to `dtype`."""
+    return (np.arange(256) / 127.5 - 1).astype(dtype)
 
 
 def normals_from_raw(raw, out):
