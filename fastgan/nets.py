@@ -100,6 +100,10 @@ class Workspace:
                                             self.dropout)
         return self._plans[key]
 
+    def formed_plans(self):
+        """The plans formed so far, one per row range a pass has run on."""
+        return list(self._plans.values())
+
 
 def _layer_views(flat, rows, widths):
     """(rows, m) views of `flat` for each width m, one after another."""

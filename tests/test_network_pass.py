@@ -92,6 +92,16 @@ def test_network_pass_on_a_row_range_leaves_other_rows_alone(dtype):
     assert (got["h0"][:32] == 0).all() and (got["dx"][:32] == 0).all()
 
 
+def test_workspace_keeps_one_plan_per_row_range():
+    net, ws, x, _ = setup(64, [33, 65, 1], "leaky_relu", "linear", np.float32, False)
+    assert ws.formed_plans() == []
+    for part in (slice(None), slice(32, 64), slice(None)):
+        forward(NUMBA, net, ws, x[part], part)
+    plans = ws.formed_plans()
+    assert len(plans) == 2 and [p.shape for p in plans] == [(2, 12), (2, 12)]
+    assert plans[0] is ws.plan(net, slice(None)) and plans[1] is ws.plan(net, slice(32, 64))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_hidden_tanh_and_sigmoid_run_in_the_network_pass(dtype):
     for hidden in ("tanh", "sigmoid"):
