@@ -86,6 +86,23 @@ def region_us(repeats=1000, rounds=7):
     return best[_two_blocks] - best[_in_turn] / 2
 
 
+def best_ms(name, rounds):
+    """(ms of GAN `name`'s step, ms of its 2-wide twin's, the real step's Engine), each the
+    best of `rounds` turns."""
+    turns, engines = {}, {}
+    # the 2-wide step runs 20x the steps, for turns about as long as the real step's
+    for label, spec, times in (("real", GANS[name], 1), ("narrow", narrow(GANS[name]), 20)):
+        engine = make_engine(spec, "float32", 64, "numba")
+        data, idxs = step_data(spec, "float32", 64)
+        turns[label] = ("numba", lambda n, e=engine, d=data, i=idxs, k=times:
+                        train_steps(e, d, i, n * k))
+        engines[label] = (engine, times)
+    best = {}
+    for label, ms in alternate(turns, STEPS[name], rounds):
+        best[label] = min(best.get(label, np.inf), ms / engines[label][1])
+    return best["real"], best["narrow"], engines["real"][0]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gans", nargs="+", default=["S", "default", "L"], choices=sorted(GANS))
@@ -96,19 +113,8 @@ def main():
     print(f"{'GAN':8} {'step ms':>8} {'2-wide step ms':>15} {'share':>6} "
           f"{'regions':>8} {'regions ms':>11} {'share':>6}")
     for name in args.gans:
-        turns, engines = {}, {}
-        # the narrow step is some 20x faster: it runs 20x the steps for as long a turn
-        for label, spec, times in (("real", GANS[name], 1), ("narrow", narrow(GANS[name]), 20)):
-            engine = make_engine(spec, "float32", 64, "numba")
-            data, idxs = step_data(spec, "float32", 64)
-            turns[label] = ("numba", lambda n, e=engine, d=data, i=idxs, k=times:
-                            train_steps(e, d, i, n * k))
-            engines[label] = (engine, times)
-        best = {}
-        for label, ms in alternate(turns, STEPS[name], args.rounds):
-            best[label] = min(best.get(label, np.inf), ms / engines[label][1])
-        step, fixed = best["real"], best["narrow"]
-        regions = regions_per_step(engines["real"][0])
+        step, fixed, engine = best_ms(name, args.rounds)
+        regions = regions_per_step(engine)
         spent = regions * launch / 1e3
         print(f"{name:8} {step:8.3f} {fixed:15.3f} {fixed / step:6.1%} {regions:8d} "
               f"{spent:11.3f} {spent / step:6.1%}")
