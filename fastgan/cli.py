@@ -123,6 +123,9 @@ def build_parser():
     c.add_argument("--out", required=True, help="where to write its .npz weights")
     c.add_argument("--epochs", type=int)
     c.add_argument("--seed", type=int, default=0)
+    for command in sub.choices.values():  # also after the command, where users add it
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks on errors")
     return parser
 
 

@@ -238,6 +238,17 @@ def test_debug_shows_the_traceback(tmp_path):
         main(["--debug", "sample", str(garbage), "--out", str(tmp_path / "x.npy")])
 
 
+@pytest.mark.parametrize("command", ["sample", "eval"])
+def test_debug_also_follows_the_command(tmp_path, command):
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"this is not a checkpoint")
+    argv = [command, str(garbage), *(["--out", str(tmp_path / "x.npy")] if command == "sample"
+                                     else [])]
+    with pytest.raises(CheckpointError):
+        main([*argv, "--debug"])
+    assert build_parser().parse_args(argv).debug is False
+
+
 @pytest.mark.parametrize("debug", [False, True])
 def test_errors_end_to_end(tmp_path, debug):
     garbage = tmp_path / "garbage.npz"
