@@ -90,6 +90,14 @@ def test_unknown_spec_lists_valid_names(tmp_path):
         load_dataset(3)
 
 
+@pytest.mark.parametrize("name", ["missing.npz", "data/missing", "data/missing.npz"])
+def test_a_missing_file_or_folder_is_named(tmp_path, name):
+    with pytest.raises(FileNotFoundError, match="no such file or folder: .*missing"):
+        load_dataset(tmp_path / name)
+    with pytest.raises(FileNotFoundError, match=f"no such file or folder: '{name}'"):
+        load_dataset(name)
+
+
 # ---- toy sets ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(TOY_SETS))

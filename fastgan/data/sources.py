@@ -130,6 +130,8 @@ def load_dataset(spec, digits=None, seed=0, n_points=10000, data_dir=None):
         x, y = _read_npz(path)
         x, y = select_digits(x, y, digits) if digits is not None else (x, y)
         return Dataset(path.stem, x, y, "image", IMAGE_SHAPE)
+    if not path.exists() and (path.suffix == ".npz" or len(path.parts) > 1):
+        raise FileNotFoundError(f"load_dataset: no such file or folder: {str(spec)!r}")
     raise ValueError(f"load_dataset: unknown data set {str(spec)!r}; use one of {SPECS}, "
                      f"a folder of IDX files or an .npz file")
 
