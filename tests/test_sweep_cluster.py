@@ -11,7 +11,7 @@ import pytest
 from fastgan.cli import main
 from fastgan.sweep import SweepFolder, SweepSpec, run_sweep
 
-distributed = pytest.importorskip("distributed", reason='needs pip install "fastgan[sweep]"')
+distributed = pytest.importorskip("distributed", reason='needs pip install ".[sweep]"')
 TOY = {"dataset": "bimodal", "epochs": 2}
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+import fastgan.sweep
 from fastgan.cli import main
 from fastgan.sweep import SweepSpec, SweepSpecError, load_sweep_file, spec_from_options
 from fastgan.sweep.options import parse_distribution, parse_list
@@ -137,8 +138,22 @@ def test_resume_without_a_sweep_says_so(tmp_path, capsys):
 
 def test_missing_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
-    with pytest.raises(ImportError, match=r'pip install "fastgan\[sweep\]"'):
+    with pytest.raises(ImportError, match=r'pip install "dask\[distributed\]"'):
         distributed()
+
+
+def test_a_sweep_that_cannot_reach_dask_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise OSError("Timed out trying to connect to tcp://nowhere:8786")
+
+    monkeypatch.setattr(fastgan.sweep, "open_client", unreachable)
+    out = tmp_path / "s"
+    argv = ["sweep", "--dataset", "bimodal", "--epochs", "1", "--grid", "loss=hinge,wasserstein",
+            "--scheduler", "tcp://nowhere:8786", "--out", str(out)]
+    for _ in range(2):  # and the same command may run again
+        assert main(argv) == 1
+        assert "Timed out trying to connect" in capsys.readouterr().err
+        assert not out.exists()
 
 
 @pytest.mark.parametrize("trials, workers, threads, cores, expected", [

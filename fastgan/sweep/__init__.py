@@ -64,13 +64,15 @@ def run_sweep(spec, out, resume=False, scheduler=None, workers=None, threads=Non
         spec, trials = SweepSpec(**plan["spec"]), plan["trials"]
     else:
         trials = spec.trials()
-        folder.write_plan(spec, trials)
+        folder.check_free()  # at once, not after connecting to a cluster
     pending = folder.pending(trials)
     ran = []
     if pending:
         if client is None and scheduler is None:
             workers, threads = local_plan(len(pending), workers, threads)
         with _client(client, scheduler, workers, say) as dask_client:
+            if not resume:  # once Dask answers: a sweep that cannot start leaves no folder
+                folder.write_plan(spec, trials)
             slots = worker_threads(dask_client, threads)
             shares = ", ".join(f"{t} thread{'s' * (t > 1)}" for t in sorted(set(slots.values())))
             say(f"{len(pending)} of {len(trials)} trials on {len(slots)} Dask "
@@ -78,6 +80,8 @@ def run_sweep(spec, out, resume=False, scheduler=None, workers=None, threads=Non
                 f"({shares} per trial); results in {folder.path}")
             ran = run_trials(dask_client, folder, pending, slots, spec.eval_n,
                              checkpoint_seconds, retries, progress, on_record)
+    elif not resume:  # every trial already recorded in a folder without a plan
+        folder.write_plan(spec, trials)
     return {"trials": trials, "records": list(folder.records.values()), "ran": ran,
             "report": write_report(out)}
 

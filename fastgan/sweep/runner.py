@@ -9,7 +9,8 @@ from tqdm import tqdm
 
 from .trial import run_trial
 
-INSTALL = 'sweeps run on Dask: pip install "fastgan[sweep]" (dask[distributed])'
+INSTALL = ('sweeps run on Dask: pip install "dask[distributed]" (or ".[sweep]" in a '
+           'fastgan clone)')
 
 
 def distributed():

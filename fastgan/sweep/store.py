@@ -22,11 +22,15 @@ class SweepFolder:
     def trial_folder(self, trial):
         return os.path.join(self.path, "trials", trial["id"])
 
-    def write_plan(self, spec, trials):
-        """Record the sweep; refuse a folder that already holds another sweep's results."""
+    def check_free(self):
+        """Refuse a folder that already holds a sweep."""
         if os.path.exists(os.path.join(self.path, PLAN)):
             raise SweepSpecError(f"{self.path} already holds a sweep; add --resume to finish "
                                  f"it or choose another --out")
+
+    def write_plan(self, spec, trials):
+        """Record the sweep; refuse a folder that already holds one."""
+        self.check_free()
         atomic_write_text(os.path.join(self.path, PLAN), json.dumps(
             {"spec": spec.to_dict(), "swept": spec.swept(), "trials": trials}, indent=1))
 
