@@ -142,6 +142,15 @@ def test_missing_dask_names_the_extra(monkeypatch):
         distributed()
 
 
+def test_a_missing_scheduler_file_is_named(tmp_path, capsys):
+    pytest.importorskip("distributed", reason='needs pip install ".[sweep]"')
+    out, missing = tmp_path / "s", tmp_path / "scheduler.json"
+    assert main(["sweep", "--dataset", "bimodal", "--epochs", "1", "--grid", "loss=hinge",
+                 "--scheduler", str(missing), "--out", str(out)]) == 1
+    assert f"no scheduler file '{missing}'" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_a_sweep_that_cannot_reach_dask_leaves_no_folder(tmp_path, capsys, monkeypatch):
     def unreachable(*args, **kwargs):
         raise OSError("Timed out trying to connect to tcp://nowhere:8786")

@@ -49,6 +49,11 @@ def open_client(scheduler=None, workers=1, say=print):
     else:
         cluster = None
         is_file = os.path.exists(scheduler)
+        a_path = "://" not in scheduler and (scheduler.endswith(".json") or os.sep in scheduler)
+        if a_path and not is_file:  # a host:port address has neither
+            raise FileNotFoundError(f"no scheduler file {scheduler!r}: give the file that "
+                                    f"`dask scheduler --scheduler-file` wrote, or an address "
+                                    f"such as tcp://host:8786")
         client = dd.Client(scheduler_file=scheduler) if is_file else dd.Client(scheduler)
     try:
         link = dashboard(client)
