@@ -1,5 +1,6 @@
 """`GAN`: a drop-in for the NumPy tutorial's class, and fastgan's modern API on the same engine."""
 import dataclasses
+import warnings
 
 import numpy as np
 
@@ -12,6 +13,11 @@ from .threads import step_threads, thread_settings
 from .train import Trainer, check_losses
 
 _OPTIONS = {f.name for f in dataclasses.fields(Config)} - {"g_layers", "d_layers"}
+# the options of `GAN` itself, beside Config's, with their defaults
+_GAN_OPTIONS = {"numbers": None, "image_size": 28, "display_epochs": 5, "create_gif": True,
+                "out_dir": "GAN_sample_images", "gif_path": "GAN.gif", "verbose": True}
+# what G's bounded outputs can reach
+_REACH = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 
 
 class GAN:
@@ -73,13 +79,9 @@ class GAN:
                         batch_size=batch_size, learning_rate=learning_rate,
                         decay_rate=decay_rate, **options)
         self._setup(config)
-        self.numbers = None if numbers is None else list(numbers)
-        self.image_size = image_size
-        self.display_epochs = _positive_int("display_epochs", display_epochs)
-        self.create_gif = bool(create_gif)
-        self.out_dir = out_dir
-        self.gif_path = gif_path
-        self.verbose = verbose
+        self._set_options(numbers=numbers, image_size=image_size, display_epochs=display_epochs,
+                          create_gif=create_gif, out_dir=out_dir, gif_path=gif_path,
+                          verbose=verbose)
 
     def _setup(self, config):
         if config.g_layers[-1] != config.d_layers[0]:
@@ -91,19 +93,37 @@ class GAN:
         self.trainer = None
         self._pending = None
         self._sample_rng = np.random.default_rng([config.seed, 1])
+        self._warned_range = False
+
+    def _set_options(self, **options):
+        """Set GAN's own options (see _GAN_OPTIONS), checking them."""
+        numbers = options["numbers"]
+        if numbers is not None and (isinstance(numbers, (str, bytes))
+                                    or not np.iterable(numbers)):
+            raise TypeError(f"numbers={numbers!r} must be a list of digits, e.g. [3]")
+        self.numbers = None if numbers is None else list(numbers)
+        self.image_size = _positive_int("image_size", options["image_size"])
+        self.display_epochs = _positive_int("display_epochs", options["display_epochs"])
+        self.create_gif = bool(options["create_gif"])
+        self.out_dir, self.gif_path = options["out_dir"], options["gif_path"]
+        self.verbose = options["verbose"]
 
     @classmethod
     def from_config(cls, config, **gan_options):
-        """Build a GAN from a `Config` (e.g. a preset's); gan_options as in the constructor."""
+        """Build a GAN from a `Config` (e.g. a preset's; a dict of its fields also does);
+        gan_options as in the constructor (numbers, display_epochs, out_dir...)."""
+        unknown = sorted(set(gan_options) - set(_GAN_OPTIONS))
+        if unknown:
+            raise TypeError(f"unknown option(s) {', '.join(unknown)}; known: "
+                            f"{', '.join(sorted(_GAN_OPTIONS))}, and Config's fields")
+        if isinstance(config, dict):
+            config = Config.from_dict(config)
+        elif not isinstance(config, Config):
+            raise TypeError(f"config must be a Config or a dict of its fields, got "
+                            f"{type(config).__name__}")
         gan = cls.__new__(cls)
         gan._setup(config)
-        gan.numbers = gan_options.get("numbers")
-        gan.image_size = gan_options.get("image_size", 28)
-        gan.display_epochs = gan_options.get("display_epochs", 5)
-        gan.create_gif = gan_options.get("create_gif", True)
-        gan.out_dir = gan_options.get("out_dir", "GAN_sample_images")
-        gan.gif_path = gan_options.get("gif_path", "GAN.gif")
-        gan.verbose = gan_options.get("verbose", True)
+        gan._set_options(**{**_GAN_OPTIONS, **gan_options})
         return gan
 
     @classmethod
@@ -133,7 +153,12 @@ class GAN:
         `gif_path`. See `fastgan.tutorial.TutorialPictures`.
         """
         from .tutorial import TutorialPictures
-        x, y = select_digits(image_rows(x_train), np.asarray(y_train), self.numbers)
+        x, y = image_rows(x_train), None if y_train is None else np.asarray(y_train)
+        if self.numbers is not None:
+            if y is None:
+                raise ValueError(f"train keeps the digits {self.numbers}: pass the labels, "
+                                 f"train(x_train, y_train)")
+            x, y = select_digits(x, y, self.numbers)
         pictures = TutorialPictures(self, self.out_dir, self.display_epochs, self.verbose,
                                     self.gif_path)
         history = self.fit(x, y if self.config.n_classes else None, on_epoch=pictures.on_epoch)
@@ -216,11 +241,38 @@ class GAN:
                             f"scaled to [-1, 1] with fastgan.data.scale_images(x)")
         if not np.isfinite(X).all():
             raise ValueError("X holds NaN or infinite values; clean or drop those samples")
+        self._check_range(X)
         return X
+
+    def _check_range(self, X):
+        """Refuse float pixel values 0..255 (the mistake of a missing scale), and warn when
+        the data leaves what G's bounded output can reach or the run's float type holds."""
+        lo, hi = float(X.min()), float(X.max())
+        if max(-lo, hi) > float(np.finfo(self.engine.dtype).max):
+            raise ValueError(f"X reaches {max(-lo, hi):g}, beyond {self.engine.dtype}'s range; "
+                             f"rescale it or train in float64")
+        out = self.config.g_output
+        if out not in _REACH:
+            return
+        low, high = _REACH[out]
+        if lo >= 0 and 127 < hi <= 255:
+            raise ValueError(f"X holds floats in [{lo:g}, {hi:g}], pixel values it seems, but "
+                             f"G's {out} output reaches [{low:g}, {high:g}]: pass "
+                             f"X.astype(np.uint8), which each batch scales to [-1, 1], or scale "
+                             f"X with fastgan.data.scale_images")
+        if (lo < low or hi > high) and not self._warned_range:
+            self._warned_range = True  # once per GAN: train_step loops would repeat it
+            warnings.warn(f"X lies in [{lo:g}, {hi:g}] but G's {out} output reaches only "
+                          f"[{low:g}, {high:g}]: G cannot match the data outside it",
+                          stacklevel=4)
 
     def _check_labels(self, y, n):
         C = self.config.n_classes
         if C == 0:
+            if y is not None:
+                raise ValueError("labels given, but this GAN is unconditional (n_classes=0): "
+                                 "build it with n_classes=K to condition on K classes, or "
+                                 "leave the labels out")
             return None
         if y is None:
             raise ValueError(f"this GAN is conditional (n_classes={C}): pass the labels, "
@@ -280,6 +332,10 @@ class GAN:
         """Save config, parameters, optimizer, RNG and data-order state to `path` (.npz)."""
         from .resume import pack_run
         arrays, state = pack_run(self)
+        taken = sorted(set(extra_state or {}) & set(state))
+        if taken:
+            raise ValueError(f"extra_state may not replace the run's own {', '.join(taken)}; "
+                             f"name those entries differently")
         state.update(extra_state or {})
         save_checkpoint(path, self.config, arrays, state)
 

@@ -71,6 +71,9 @@ def unpack_run(gan, arrays, state, path):
             opt.t = _number(state, f"t_{name}", int)
         if eng.G_ema is not None:
             eng.G_ema.params[...] = arrays["g_ema"]
+        for name, array in arrays.items():
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                raise ValueError(f"{name} holds NaN or infinite values")
         eng.rng.bit_generator.state = state["rng"]
         gan._sample_rng.bit_generator.state = state["sample_rng"]
         pending = {k: _number(state, k, int) for k in ("epoch", "batch", "step", "n_data")}
@@ -87,7 +90,6 @@ def _number(state, key, kind):
         raise TypeError(f"{key}={value!r} is not a number")
     if kind is int and (not isinstance(value, int) or value < 0):
         raise ValueError(f"{key}={value!r} is not a count")
-    if kind is float and not np.isfinite(value):
-        raise ValueError(f"{key}={value!r} is not finite")
+    if kind is float and not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"{key}={value!r} is not a finite rate >= 0")
     return kind(value)
-

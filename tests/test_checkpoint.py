@@ -340,11 +340,29 @@ def _with_state(saved, tmp_path, **changes):
 
 
 @pytest.mark.parametrize("changes", [
-    dict(g_learning_rate="fast"), dict(d_learning_rate=float("nan")), dict(t_g=-1), dict(epoch=1.5), dict(step=True),
+    dict(g_learning_rate="fast"), dict(d_learning_rate=float("nan")), dict(t_g=-1),
+    dict(epoch=1.5), dict(step=True), dict(g_learning_rate=-5.0),
     dict(rng="seed"), dict(rng={"bit_generator": "MT19937"}), dict(sample_rng=None),
 ])
 def test_bad_run_state(saved, tmp_path, changes):
     load_fails(_with_state(saved, tmp_path, **changes), "bad run state")
+
+
+@pytest.mark.parametrize("member", ["g_params", "d_v"])
+def test_non_finite_parameters_are_refused(saved, tmp_path, member):
+    value = saved[1][member].copy()
+    value[1] = np.nan
+    load_fails(write_members(tmp_path / "n.npz", {**saved[1], member: value}),
+               f"{member} holds NaN")
+
+
+def test_extra_state_may_not_replace_the_runs_own(data, tmp_path):
+    gan = small_gan()
+    with pytest.raises(ValueError, match="may not replace the run's own step"):
+        gan.save(tmp_path / "a.npz", extra_state={"step": 99, "note": "x"})
+    assert not (tmp_path / "a.npz").exists()
+    gan.save(tmp_path / "a.npz", extra_state={"note": "x"})
+    GAN.load(tmp_path / "a.npz")
 
 
 @pytest.mark.parametrize("text", ["{", "[]", "null", "{}"])

@@ -2,6 +2,7 @@
 import math
 import os
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -304,8 +305,67 @@ def test_fit_still_works_after_rejecting_bad_data(data):
 
 def test_divergence_stops_with_the_step(data):
     gan = small_gan()
-    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged, match="at step 1;"):
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged, match="at step 1;"), \
+            pytest.warns(UserWarning, match="cannot match"):
         gan.fit(data * 1e300)
+
+
+def test_float_pixel_values_are_refused_with_the_fix(data):
+    pixels = (data + 1) * 127.5
+    with pytest.raises(ValueError, match=r"pixel values.*astype\(np.uint8\)"):
+        small_gan().fit(pixels)
+    with pytest.raises(ValueError, match=r"pixel values"):
+        small_gan(batch_size=8).train_step(pixels[:8])
+
+
+def test_data_beyond_a_bounded_output_warns_once_per_gan(data):
+    gan = small_gan(g_output="sigmoid", batch_size=8)
+    with pytest.warns(UserWarning, match=r"sigmoid output reaches only \[0, 1\]") as seen:
+        for _ in range(3):
+            gan.train_step(data[:8])
+    assert len(seen) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        small_gan(g_output="linear", batch_size=8).train_step(data[:8] * 5)
+        small_gan(batch_size=8).train_step(data[:8])
+
+
+def test_float32_runs_refuse_values_float32_cannot_hold(data):
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        small_gan(dtype="float32", g_output="linear").fit(data * 1e39)
+
+
+def test_labels_for_an_unconditional_gan_are_refused(data):
+    with pytest.raises(ValueError, match="unconditional.*n_classes=K"):
+        small_gan().fit(data, np.zeros(len(data), np.int64))
+
+
+def test_train_without_numbers_keeps_every_digit(mnist, tmp_path):
+    x_train, y_train = mnist
+    gan = GAN(epochs=1, batch_size=2000, display_epochs=1, create_gif=False,
+              out_dir=str(tmp_path), verbose=False)
+    J_Ds, _ = gan.train(x_train, y_train)
+    assert len(J_Ds) == len(x_train) // 2000
+    assert len(gan.train(x_train, None)[0]) == len(J_Ds)  # labels are not needed
+    with pytest.raises(ValueError, match=r"keeps the digits \[3\]: pass the labels"):
+        GAN([3], verbose=False).train(x_train, None)
+
+
+@pytest.mark.parametrize("call, text", [
+    (lambda: GAN.from_preset("toy-2d", epochz=3), "unknown option(s) epochz"),
+    (lambda: GAN.from_config(small_gan().config, numbrs=[3]), "unknown option(s) numbrs"),
+    (lambda: GAN.from_config(small_gan().config, display_epochs=0), "display_epochs=0"),
+    (lambda: GAN.from_config("batch_size=8"), "a Config or a dict"),
+    (lambda: GAN(3), "numbers=3 must be a list of digits"),
+])
+def test_builders_name_bad_options(call, text):
+    with pytest.raises((TypeError, ValueError), match=re.escape(text)):
+        call()
+
+
+def test_from_config_takes_a_dict_of_fields():
+    config = small_gan().config
+    assert GAN.from_config(config.to_dict()).config == config
 
 
 def _assert_same_params(a, b):
