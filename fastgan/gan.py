@@ -173,7 +173,8 @@ class GAN:
         X holds floats, or uint8 pixel values 0..255, which each batch scales to [-1, 1]
         as `fastgan.data.scale_images` does (a quarter of float32's memory).
 
-        Writes no files. Calling fit again continues the same run (same data expected).
+        Writes no files. Calling fit again continues the same run, on the X given (of the
+        same shape: the epoch's data order goes on over its rows).
         `epochs` and `steps` count from the start of the run (default: config.epochs, and
         no step limit), and whichever comes first ends it; `minutes` caps the wall time of
         this call. Callbacks as in `Trainer.run`.
@@ -187,7 +188,9 @@ class GAN:
             self.trainer, self._pending = trainer, None
         elif self.trainer.data.shape != X.shape:
             raise ValueError(f"X has shape {X.shape} but this run was trained on "
-                             f"{self.trainer.data.shape}; continue with the same data")
+                             f"{self.trainer.data.shape}; continue with data of that shape")
+        else:  # the run's epoch and data order go on, over these rows
+            self.trainer.use(X, y)
         epochs = self.config.epochs if epochs is None else _positive_int("epochs", epochs)
         steps = None if steps is None else _positive_int("steps", steps)
         _check_minutes(minutes)

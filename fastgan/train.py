@@ -20,11 +20,7 @@ class Trainer:
     def __init__(self, engine, data, labels=None):
         self.engine = engine
         cfg = engine.cfg
-        # uint8 pixels stay uint8, a quarter of float32's memory: a batch is scaled as it is
-        # gathered
-        keep = data.dtype == np.uint8
-        self.data = np.ascontiguousarray(data, dtype=None if keep else engine.dtype)
-        self.labels = None if labels is None else np.asarray(labels, np.int64)
+        self.use(data, labels)
         per_step = cfg.batch_size * cfg.d_steps
         self.steps_per_epoch = self.data.shape[0] // per_step
         if self.steps_per_epoch == 0:
@@ -36,6 +32,14 @@ class Trainer:
         self.step = 0
         self.perm = None
         self.history = {"d_loss": [], "g_loss": []}
+
+    def use(self, data, labels=None):
+        """Train on `data` (and `labels`) from the next step on."""
+        # uint8 pixels stay uint8, a quarter of float32's memory: a batch is scaled as it is
+        # gathered
+        keep = data.dtype == np.uint8
+        self.data = np.ascontiguousarray(data, dtype=None if keep else self.engine.dtype)
+        self.labels = None if labels is None else np.asarray(labels, np.int64)
 
     def position(self):
         """Where the run stands: what a checkpoint needs to resume it exactly."""

@@ -185,7 +185,21 @@ def test_fit_again_continues_the_same_run(data):
     _assert_same_params(twice, once)
 
 
-def test_fit_rejects_other_data_when_continuing(data):
+def test_fit_again_trains_on_the_data_it_is_given(data):
+    other = uniform_data(seed=1)
+    switched, fresh = small_gan(), small_gan()
+    switched.fit(data, epochs=1)
+    switched.fit(other, epochs=2)
+    fresh.fit(data, epochs=1)
+    fresh.trainer.data[...] = other  # the same run from its second epoch on
+    fresh.fit(other, epochs=2)
+    _assert_same_params(switched, fresh)
+    kept = small_gan()
+    kept.fit(data, epochs=2)
+    assert switched.history["d_loss"][3:] != kept.history["d_loss"][3:]
+
+
+def test_fit_rejects_data_of_another_shape_when_continuing(data):
     gan = small_gan()
     gan.fit(data, epochs=1)
     with pytest.raises(ValueError, match=r"\(150, 16\).*\(200, 16\)"):
