@@ -22,7 +22,10 @@ def atomic_path(path):
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as e:  # name the target, not the temporary file
+            raise OSError(e.errno, f"cannot write {path}: {e.strerror}") from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -319,7 +319,17 @@ class GAN:
             return None
         if labels is None:
             return np.arange(n) % C
-        return self._check_labels(np.broadcast_to(np.asarray(labels), (n,)), n)
+        labels = np.asarray(labels)
+        if labels.shape not in ((), (n,)):
+            raise ValueError(f"labels must be one int or ({n},) ints, one per sample; got "
+                             f"shape {labels.shape}")
+        labels = np.broadcast_to(labels, (n,))
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be ints in 0..{C - 1}; got {labels.dtype}")
+        if labels.min() < 0 or labels.max() >= C:
+            raise ValueError(f"labels must lie in 0..{C - 1} (n_classes={C}); found "
+                             f"{labels.min()}..{labels.max()}")
+        return labels
 
     def state_dict(self):
         """Copies of every parameter: {"G.w0": (k, m), "G.b0": (m,), ..., "D.w0": ...}."""

@@ -3,6 +3,7 @@ import io
 import json
 import os
 import pickle
+import re
 import struct
 import zipfile
 
@@ -354,6 +355,13 @@ def test_non_finite_parameters_are_refused(saved, tmp_path, member):
     value[1] = np.nan
     load_fails(write_members(tmp_path / "n.npz", {**saved[1], member: value}),
                f"{member} holds NaN")
+
+
+def test_a_save_that_cannot_land_names_its_target(tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(OSError, match=f"cannot write {re.escape(str(tmp_path / 'taken'))}"):
+        small_gan().save(tmp_path / "taken")
+    assert os.listdir(tmp_path) == ["taken"] and not os.listdir(tmp_path / "taken")
 
 
 def test_extra_state_may_not_replace_the_runs_own(data, tmp_path):

@@ -92,6 +92,10 @@ def test_conditional_generator_follows_its_labels():
     b = g.generate(5, labels=2, seed=3)
     assert not np.allclose(a, b)  # same noise, different label
     np.testing.assert_array_equal(a, g.generate(5, labels=[0] * 5, seed=3))
+    for labels, text in (([0, 1], r"one int or \(5,\) ints"), (3, r"0\.\.2"),
+                         ([0.5] * 5, "ints")):
+        with pytest.raises(ValueError, match=text):
+            g.generate(5, labels=labels)
 
 
 def test_latent_codes_give_g_a_one_hot_code_after_its_noise_and_d_never_sees_it():
