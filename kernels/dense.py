@@ -15,7 +15,9 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from . import checks
 from .blas import gemm
+from .codes import ACTIVATIONS
 from .optim import no_update, update_range
 from .tanh import sigmoid, tanh
 
@@ -86,6 +88,11 @@ def dense_forward(x, w, b, act, alpha, mask, out, h):
 
     tanh and sigmoid are kernels.tanh's, which vectorises where libm's would not.
     """
+    _check_forward(x, w, b, act, mask, out, h)
+    _forward_unchecked(x, w, b, act, alpha, mask, out, h)
+
+
+def _forward_unchecked(x, w, b, act, alpha, mask, out, h):
     n, m = out.shape
     x, w = unit_columns(x), unit_columns(w)
     by_columns, step = forward_cut(n, x.shape[1], m)
@@ -210,11 +217,51 @@ def dense_backward(x, w, out, dout, act, alpha, mask, dw, db, dx):
 
     Empty dw skips dw and db, empty dx skips dx.
     """
+    _check_backward(x, w, out, dout, act, mask, dw, db, dx)
+    _backward_unchecked(x, w, out, dout, act, alpha, mask, dw, db, dx)
+
+
+def _backward_unchecked(x, w, out, dout, act, alpha, mask, dw, db, dx):
     x, w = unit_columns(x), unit_columns(w)
     n, k = x.shape
     kernel = _dense_backward if parallel(n, k, w.shape[1]) else _dense_backward_serial
     kernel(x, w, out, dout, act, alpha, mask, dw, db, dx, *backward_cut(n, k),
            no_update(x.dtype))
+
+
+dense_forward.unchecked = _forward_unchecked  # for callers whose arrays fit by construction
+dense_backward.unchecked = _backward_unchecked
+
+
+def _check_forward(x, w, b, act, mask, out, h):
+    name = "dense_forward"
+    n, k = checks.matrix(name, "x", x)
+    _, m = checks.matrix(name, "w", w)
+    checks.shape(name, "w", w, (k, m))
+    for label, a in (("b", b), ("out", out), ("mask", mask), ("h", h)):
+        checks.shape(name, label, a, (m,) if label == "b" else (n, m), label in ("mask", "h"))
+    checks.floats(name, x=x, w=w, b=b, out=out, mask=mask, h=h)
+    checks.code(name, "act", act, ACTIVATIONS)
+    checks.writable_rows(name, "out", out)
+    checks.writable_rows(name, "h", h)
+
+
+def _check_backward(x, w, out, dout, act, mask, dw, db, dx):
+    name = "dense_backward"
+    n, k = checks.matrix(name, "x", x)
+    _, m = checks.matrix(name, "w", w)
+    expected = {"w": (k, m), "out": (n, m), "dout": (n, m), "mask": (n, m), "dw": (k, m),
+                "db": (m,), "dx": (n, k)}
+    arrays = {"w": w, "out": out, "dout": dout, "mask": mask, "dw": dw, "db": db, "dx": dx}
+    for label, a in arrays.items():
+        checks.shape(name, label, a, expected[label], label in ("mask", "dw", "db", "dx"))
+    if (dw.size == 0) != (db.size == 0):
+        raise checks.KernelArgumentError(f"{name}: dw and db are wanted together; got dw "
+                                         f"{dw.shape} and db {db.shape}")
+    checks.floats(name, x=x, **arrays)
+    checks.code(name, "act", act, ACTIVATIONS)
+    for label in ("dout", "dw", "db", "dx"):
+        checks.writable_rows(name, label, arrays[label])
 
 
 def unit_columns(a):

@@ -10,6 +10,8 @@ than gathering 64 rows of MNIST (26-30 us against 9-11 us).
 import numpy as np
 from numba import njit, prange
 
+from . import checks
+
 PARALLEL_MIN_BYTES = 1 << 19
 # per dtype: (before, after) in (u - before) / 127.5 - after
 _FORMS = {np.dtype(np.float32): (127.5, 0.0), np.dtype(np.float64): (0.0, 1.0)}
@@ -18,10 +20,34 @@ _FORMS = {np.dtype(np.float32): (127.5, 0.0), np.dtype(np.float64): (0.0, 1.0)}
 def gather_scaled(data, idx, out):
     """out[i] = data[idx[i]] scaled from 0..255 to [-1, 1]. data (N, f) uint8, idx (n,),
     out (n, f) float32 or float64."""
+    _check(data, idx, out)
+    _gather_unchecked(data, idx, out)
+
+
+def _gather_unchecked(data, idx, out):
     real = out.dtype.type
     before, after = _FORMS[out.dtype]
     kernel = _gather_parallel if out.nbytes >= PARALLEL_MIN_BYTES else _gather_serial
     kernel(data, idx, real(before), real(127.5), real(after), out)
+
+
+gather_scaled.unchecked = _gather_unchecked  # for callers whose arrays fit by construction
+
+
+def _check(data, idx, out):
+    name = "gather_scaled"
+    rows, f = checks.matrix(name, "data", data)
+    if data.dtype != np.uint8:
+        raise checks.KernelArgumentError(f"{name}: data must be uint8 pixels; got {data.dtype}")
+    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
+        raise checks.KernelArgumentError(f"{name}: idx must be 1-D ints; got {idx.dtype} "
+                                         f"{idx.shape}")
+    if idx.size and (idx.min() < 0 or idx.max() >= rows):
+        raise checks.KernelArgumentError(f"{name}: idx must lie in 0..{rows - 1}; found "
+                                         f"{idx.min()}..{idx.max()}")
+    checks.shape(name, "out", out, (idx.size, f))
+    checks.floats(name, out=out)
+    checks.writable_rows(name, "out", out)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")  # numpy: no zero check on the division

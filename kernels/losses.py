@@ -2,6 +2,9 @@
 import numpy as np
 from numba import njit
 
+from . import checks
+from .codes import HEADS
+
 _BCE, _NEG_SOFTPLUS, _SQUARED, _HINGE = 0, 1, 2, 3
 
 
@@ -18,9 +21,20 @@ def _sigmoid(l):
     return e / (1 + e)
 
 
-@njit(cache=True)
 def loss_head(logits, head, target, weight, dlogits):
     """Return weight * sum f(l) over logits (n, 1); fill dlogits (n, 1) with weight * f'(l)."""
+    name = "loss_head"
+    n, _ = checks.matrix(name, "logits", logits)
+    checks.shape(name, "logits", logits, (n, 1))
+    checks.shape(name, "dlogits", dlogits, (n, 1))
+    checks.floats(name, logits=logits, dlogits=dlogits)
+    checks.code(name, "head", head, HEADS)
+    checks.writable_rows(name, "dlogits", dlogits)
+    return _loss_head(logits, head, target, weight, dlogits)
+
+
+@njit(cache=True)
+def _loss_head(logits, head, target, weight, dlogits):
     total = 0.0
     for i in range(logits.shape[0]):
         l = logits[i, 0]
@@ -42,3 +56,6 @@ def loss_head(logits, head, target, weight, dlogits):
         total += f
         dlogits[i, 0] = weight * d
     return weight * total
+
+
+loss_head.unchecked = _loss_head  # for callers whose arrays fit by construction

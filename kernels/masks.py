@@ -10,6 +10,8 @@ word took 65 us.
 import numpy as np
 from numba import njit, prange
 
+from . import checks
+
 CHUNKS = 4  # 16-bit chunks per 64-bit draw
 
 
@@ -22,7 +24,24 @@ def dropout_mask(raw, rate, out):
     """out (n, m) = 1 / (1 - rate) where chunk k of the draws is >= round(rate * 2^16), else
     0; chunk k = bits 16 (k % 4) .. 16 (k % 4) + 15 of raw[k // 4], k = i * m + j, so a
     mask's values do not depend on its shape. raw (>= raw_draws(n * m),) uint64."""
+    name = "dropout_mask"
+    checks.matrix(name, "out", out)
+    checks.floats(name, out=out)
+    checks.writable_rows(name, "out", out)
+    if raw.dtype != np.uint64 or raw.ndim != 1 or raw.size < raw_draws(out.size):
+        raise checks.KernelArgumentError(f"{name}: a mask of {out.size} values takes "
+                                         f"{raw_draws(out.size)} uint64 draws; got {raw.dtype} "
+                                         f"{raw.shape}")
+    if not 0 <= rate < 1:
+        raise checks.KernelArgumentError(f"{name}: rate={rate!r} must lie in [0, 1)")
+    _dropout_mask_unchecked(raw, rate, out)
+
+
+def _dropout_mask_unchecked(raw, rate, out):
     _mask_from_chunks(chunks16(raw), rate, out)
+
+
+dropout_mask.unchecked = _dropout_mask_unchecked  # for callers whose arrays fit by construction
 
 
 def chunks16(raw):

@@ -15,6 +15,8 @@ import functools
 import numpy as np
 from numba import njit, prange
 
+from . import checks
+
 NONE, SGD, ADAM = 0, 1, 2  # an UPDATE's kind
 
 
@@ -64,37 +66,71 @@ def update_range(step, lo, hi):
             _ema(avg, ps, i, d, a)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
 def sgd_update(p, g, learning_rate):
     """p -= learning_rate * g. p, g (size,)."""
+    _check_vectors("sgd_update", p=p, g=g)
+    _sgd_update(p, g, learning_rate)
+
+
+def adam_update(p, g, m, v, step_size, beta1, beta2, eps, c2):
+    """One Adam step. step_size = learning_rate / (1 - beta1^t), the bias-corrected step;
+    c2 = 1 / (1 - beta2^t). All arrays (size,)."""
+    _check_vectors("adam_update", p=p, g=g, m=m, v=v)
+    _adam_update(p, g, m, v, step_size, beta1, beta2, eps, c2)
+
+
+def ema_update(avg, p, decay):
+    """avg = decay * avg + (1 - decay) * p. avg, p (size,)."""
+    _check_vectors("ema_update", avg=avg, p=p)
+    _ema_update(avg, p, decay)
+
+
+def clip_update(p, c):
+    """Clip p (size,) to [-c, c] in place."""
+    _check_vectors("clip_update", p=p)
+    _clip_update(p, c)
+
+
+def _check_vectors(kernel, **arrays):
+    """Refuse anything but writable 1-D arrays of one float dtype and one size."""
+    first = next(iter(arrays.values()))
+    for name, a in arrays.items():
+        checks.shape(kernel, name, a, (first.size,))
+        checks.writable_rows(kernel, name, a)
+    checks.floats(kernel, **arrays)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _sgd_update(p, g, learning_rate):
     learning_rate = p.dtype.type(learning_rate)
     for i in prange(p.size):
         _sgd(p, g, i, learning_rate)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def adam_update(p, g, m, v, step_size, beta1, beta2, eps, c2):
-    """One Adam step. step_size = learning_rate / (1 - beta1^t), the bias-corrected step;
-    c2 = 1 / (1 - beta2^t). All arrays (size,)."""
+def _adam_update(p, g, m, v, step_size, beta1, beta2, eps, c2):
     constants = _adam_constants(p, step_size, beta1, beta2, eps, c2)
     for i in prange(p.size):
         _adam(p, g, m, v, i, constants)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def ema_update(avg, p, decay):
-    """avg = decay * avg + (1 - decay) * p. avg, p (size,)."""
+def _ema_update(avg, p, decay):
     d, a = _ema_constants(p, decay)
     for i in prange(p.size):
         _ema(avg, p, i, d, a)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def clip_update(p, c):
-    """Clip p (size,) to [-c, c] in place."""
+def _clip_update(p, c):
     c = p.dtype.type(c)
     for i in prange(p.size):
         _clip(p, i, c)
+
+
+# for callers whose arrays fit by construction
+sgd_update.unchecked, adam_update.unchecked = _sgd_update, _adam_update
+ema_update.unchecked, clip_update.unchecked = _ema_update, _clip_update
 
 
 # --- one value of each update, shared by the kernels above ---------------------------------

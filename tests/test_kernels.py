@@ -459,3 +459,60 @@ def test_dropout_mask_keeps_one_minus_rate_of_the_values():
     out = np.zeros((400, 500), np.float32)
     masks.dropout_mask(raw, 0.3, out)
     assert abs((out > 0).mean() - 0.7) < 0.005
+
+
+# --- argument checks --------------------------------------------------------------------
+
+def _f32(*shape):
+    return np.zeros(shape, np.float32)
+
+
+BAD_CALLS = [  # (kernel, arguments, what the error names)
+    (dense.dense_forward, lambda: (_f32(4, 3), _f32(5, 2), _f32(2), 0, ALPHA, _f32(0, 0),
+                                   _f32(4, 2), _f32(0, 0)), r"w has shape \(5, 2\)"),
+    (dense.dense_forward, lambda: (_f32(4, 3), _f32(3, 2), _f32(2), 0, ALPHA, _f32(0, 0),
+                                   np.zeros((4, 2)), _f32(0, 0)), "out float64"),
+    (dense.dense_forward, lambda: (_f32(4, 3), _f32(3, 2), _f32(2), "relu", ALPHA,
+                                   _f32(0, 0), _f32(4, 2), _f32(0, 0)), "act='relu'"),
+    (dense.dense_forward, lambda: (_f32(4, 3), _f32(3, 2), _f32(2), 0, ALPHA, _f32(0, 0),
+                                   _f32(4, 4)[:, ::2], _f32(0, 0)), "adjacent columns"),
+    (dense.dense_backward, lambda: (_f32(4, 3), _f32(3, 2), _f32(4, 2), _f32(4, 2), 0, ALPHA,
+                                    _f32(0, 0), _f32(3, 2), _f32(0), _f32(0, 0)),
+     "dw and db are wanted together"),
+    (dense.dense_backward, lambda: (_f32(4, 3), _f32(3, 2), _f32(4, 2), _f32(4, 2), 0, ALPHA,
+                                    _f32(0, 0), _f32(0, 0), _f32(0), _f32(4, 2)),
+     r"dx has shape \(4, 2\)"),
+    (losses.loss_head, lambda: (_f32(8, 1), 0, 1.0, 1.0, _f32(7, 1)), r"dlogits has shape"),
+    (losses.loss_head, lambda: (_f32(8), 0, 1.0, 1.0, _f32(8)), "logits must be 2-D"),
+    (losses.loss_head, lambda: (_f32(8, 1), 42, 1.0, 1.0, _f32(8, 1)), "head=42"),
+    (optim.adam_update, lambda: (_f32(9), _f32(9), _f32(5), _f32(9), 1e-3, 0.9, 0.999, 1e-8,
+                                 1.0), r"m has shape \(5,\)"),
+    (optim.sgd_update, lambda: (_f32(3, 3), _f32(3, 3), 0.1), r"p has shape \(3, 3\)"),
+    (optim.ema_update, lambda: (_f32(9), np.zeros(9), 0.9), "p float64"),
+    (optim.clip_update, lambda: (np.zeros(9, np.int64), 0.1), "p int64"),
+    (gather.gather_scaled, lambda: (np.zeros((10, 4), np.uint8), np.array([0, 10]),
+                                    _f32(2, 4)), r"idx must lie in 0\.\.9"),
+    (gather.gather_scaled, lambda: (np.zeros((10, 4)), np.array([0, 1]), _f32(2, 4)),
+     "data must be uint8"),
+    (gather.gather_scaled, lambda: (np.zeros((10, 4), np.uint8), np.array([0, 1]),
+                                    _f32(2, 3)), r"out has shape \(2, 3\)"),
+    (masks.dropout_mask, lambda: (np.zeros(3, np.uint64), 0.3, _f32(4, 4)), "takes 4 uint64"),
+]
+
+
+@pytest.mark.parametrize("kernel, arguments, text", BAD_CALLS,
+                         ids=[f"{k.__name__}-{i}" for i, (k, _, _) in enumerate(BAD_CALLS)])
+def test_kernels_name_arrays_that_do_not_fit(kernel, arguments, text):
+    with pytest.raises(ValueError, match=text):
+        kernel(*arguments())
+
+
+def test_trusted_backend_skips_the_checks_and_keeps_everything_else():
+    from fastgan.backends import get_backend, trusted
+    checked = get_backend("numba")
+    fast = trusted(checked)
+    assert fast.name == "numba" and fast.network_forward is checked.network_forward
+    assert fast.loss_head is losses.loss_head.unchecked
+    assert fast.dense_forward is dense.dense_forward.unchecked
+    numpy_backend = get_backend("numpy")
+    assert vars(trusted(numpy_backend)) == vars(numpy_backend)
