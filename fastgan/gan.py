@@ -248,8 +248,8 @@ class GAN:
         return X
 
     def _check_range(self, X):
-        """Refuse float pixel values 0..255 (the mistake of a missing scale), and warn when
-        the data leaves what G's bounded output can reach or the run's float type holds."""
+        """Refuse values the run's float type cannot hold and float pixel values 0..255 (a
+        scale left out); warn when the data leaves what G's bounded output can reach."""
         lo, hi = float(X.min()), float(X.max())
         if max(-lo, hi) > float(np.finfo(self.engine.dtype).max):
             raise ValueError(f"X reaches {max(-lo, hi):g}, beyond {self.engine.dtype}'s range; "
