@@ -284,10 +284,15 @@ class GAN:
         if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
             raise ValueError(f"y must be ({n},) ints, one label per row of X; got "
                              f"{y.dtype} {y.shape}")
-        if len(y) and (y.min() < 0 or y.max() >= C):
+        return self._check_classes(y)
+
+    def _check_classes(self, labels):
+        """Refuse labels outside 0..n_classes - 1; return them."""
+        C = self.config.n_classes
+        if len(labels) and (labels.min() < 0 or labels.max() >= C):
             raise ValueError(f"labels must lie in 0..{C - 1} (n_classes={C}); found "
-                             f"{y.min()}..{y.max()}")
-        return y
+                             f"{labels.min()}..{labels.max()}")
+        return labels
 
     @property
     def history(self):
@@ -323,13 +328,9 @@ class GAN:
         if labels.shape not in ((), (n,)):
             raise ValueError(f"labels must be one int or ({n},) ints, one per sample; got "
                              f"shape {labels.shape}")
-        labels = np.broadcast_to(labels, (n,))
         if not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(f"labels must be ints in 0..{C - 1}; got {labels.dtype}")
-        if labels.min() < 0 or labels.max() >= C:
-            raise ValueError(f"labels must lie in 0..{C - 1} (n_classes={C}); found "
-                             f"{labels.min()}..{labels.max()}")
-        return labels
+        return self._check_classes(np.broadcast_to(labels, (n,)))
 
     def state_dict(self):
         """Copies of every parameter: {"G.w0": (k, m), "G.b0": (m,), ..., "D.w0": ...}."""
