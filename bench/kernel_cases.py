@@ -8,7 +8,7 @@ parameters as one flat buffer.
 """
 import numpy as np
 
-from fastgan.backends import get_backend
+from fastgan.backends import get_backend, trusted
 from fastgan.kernels import reference as ref
 from fastgan.kernels.codes import ACTIVATIONS, HEADS
 
@@ -33,7 +33,7 @@ class KernelCase:
     """One primitive of `backend` over GAN `spec` at `batch` rows and `dtype`."""
 
     def __init__(self, kernel, spec, batch, dtype, backend, seed=0):
-        self.be = get_backend(backend)
+        self.be = trusted(get_backend(backend))  # as the engine calls them: no checks
         self.alpha = spec["alpha"]
         self.batch = batch
         rng = np.random.default_rng(seed)
