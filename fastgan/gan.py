@@ -279,7 +279,7 @@ class GAN:
             return None
         if y is None:
             raise ValueError(f"this GAN is conditional (n_classes={C}): pass the labels, "
-                             f"fit(X, y)")
+                             f"fit(X, y) or train_step(real, labels)")
         y = np.asarray(y)
         if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
             raise ValueError(f"y must be ({n},) ints, one label per row of X; got "
