@@ -1,5 +1,6 @@
 """`GAN`: a drop-in for the NumPy tutorial's class, and fastgan's modern API on the same engine."""
 import dataclasses
+import math
 import warnings
 
 import numpy as np
@@ -242,15 +243,17 @@ class GAN:
         if not np.issubdtype(X.dtype, np.floating):
             raise TypeError(f"X has dtype {X.dtype}; give uint8 pixels or floats, e.g. images "
                             f"scaled to [-1, 1] with fastgan.data.scale_images(x)")
-        if not np.isfinite(X).all():
+        # NaN and infinities show in the extremes: one pass each, no array of flags
+        lo, hi = float(X.min()), float(X.max())
+        if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError("X holds NaN or infinite values; clean or drop those samples")
-        self._check_range(X)
+        self._check_range(lo, hi)
         return X
 
-    def _check_range(self, X):
-        """Refuse values the run's float type cannot hold and float pixel values 0..255 (a
-        scale left out); warn when the data leaves what G's bounded output can reach."""
-        lo, hi = float(X.min()), float(X.max())
+    def _check_range(self, lo, hi):
+        """Refuse data (least value lo, greatest hi) beyond what the run's float type holds,
+        or float pixel values 0..255 (a scale left out); warn when the data leaves what G's
+        bounded output can reach."""
         if max(-lo, hi) > float(np.finfo(self.engine.dtype).max):
             raise ValueError(f"X reaches {max(-lo, hi):g}, beyond {self.engine.dtype}'s range; "
                              f"rescale it or train in float64")
