@@ -25,7 +25,6 @@ import numpy as np
 
 PEERS = ("torch", "jax")
 SCRIPTS = Path(__file__).resolve().parent / "peer_steps"
-NOT_INSTALLED = 3  # the exit code of a peer script whose framework is missing
 WARM_TARGET_S, COLD_TARGET_S, MEMORY_TARGET_MB = 2.0, 20.0, 300
 TURN_S = 0.2  # the shortest turn of fastgan's steps against the peers; the others' are as many
 # A fresh process that imports fastgan and trains `steps` steps; prints its own timings.
