@@ -29,7 +29,8 @@ class Config:
 
     A Config checks itself when built (and `replace` builds a new one), raising
     ValueError/TypeError naming the first bad field. `decay_rate=None` reads as the optimizer's
-    default (DEFAULT_DECAY) now and after any `replace` that changes the optimizer.
+    default (DEFAULT_DECAY) now and after any `replace` that changes the optimizer. A GAN
+    keeps a `fixed` copy, whose fields refuse changes.
     """
 
     g_layers: list = dataclasses.field(default_factory=lambda: [100, 128, 784])
@@ -71,6 +72,23 @@ class Config:
         # remembered, not a field: `replace` and `to_dict` need to know the rate was left open
         self._decay_given = self.decay_rate is not None
         self._validate()
+
+    def __setattr__(self, name, value):
+        # a built GAN sized its networks and copied its learning rates from its Config, so a
+        # change there would be half taken, half ignored
+        if self.__dict__.get("_fixed"):
+            raise AttributeError(
+                f"{name} cannot change on the Config of a built GAN, which made its networks "
+                f"and optimizer from it; build another: GAN.from_config(gan.config.replace("
+                f"{name}=...)) (to cut the learning rate at an epoch, use "
+                f"learning_rate_schedule)")
+        super().__setattr__(name, value)
+
+    def fixed(self):
+        """A checked copy that refuses changes to its fields: the one a GAN keeps."""
+        copy = self.replace()
+        copy.__dict__["_fixed"] = True
+        return copy
 
     def _validate(self):
         """Raise ValueError/TypeError naming the first bad field.

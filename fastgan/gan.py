@@ -88,7 +88,7 @@ class GAN:
         if config.g_layers[-1] != config.d_layers[0]:
             raise ValueError(f"g_layers ends in {config.g_layers[-1]} but d_layers starts with "
                              f"{config.d_layers[0]}; G's output is D's input, make them equal")
-        self.config = config
+        self.config = config = config.fixed()
         self._step_threads = step_threads(config)
         self.engine = Engine(config, get_backend(config.backend))
         self.trainer = None

@@ -382,6 +382,30 @@ def test_from_config_takes_a_dict_of_fields():
     assert GAN.from_config(config.to_dict()).config == config
 
 
+@pytest.mark.parametrize("field, value", [("learning_rate", 5.0), ("batch_size", 32),
+                                          ("g_layers", [4, 32, 16])])
+def test_a_built_gans_config_refuses_changes_it_would_half_ignore(field, value):
+    gan = small_gan()
+    before = gan.config.to_dict()
+    with pytest.raises(AttributeError, match=re.escape(f"gan.config.replace({field}=...)")):
+        setattr(gan.config, field, value)
+    assert gan.config.to_dict() == before
+
+
+def test_the_config_given_stays_the_callers_to_change():
+    config = small_gan().config.replace(epochs=3)
+    gan = GAN.from_config(config)
+    config.epochs = 5  # the caller's own object, not the GAN's copy
+    assert gan.config.epochs == 3
+    assert GAN.from_config(gan.config.replace(learning_rate=0.5)).config.learning_rate == 0.5
+
+
+def test_a_loaded_gans_config_is_fixed_too(tmp_path):
+    small_gan().save(tmp_path / "g.npz")
+    with pytest.raises(AttributeError, match="built GAN"):
+        GAN.load(tmp_path / "g.npz").config.epochs = 9
+
+
 def _assert_same_params(a, b):
     sa, sb = a.state_dict(), b.state_dict()
     assert sa.keys() == sb.keys()
