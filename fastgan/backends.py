@@ -4,9 +4,10 @@ A backend is a namespace of functions with the signatures of `fastgan.kernels.re
 NumPy backend *is* that module; the Numba backend maps the same names to the jitted kernels.
 The Numba backend also has PASSES, a whole network's forward or backward pass in one call;
 their twin is the per-layer loop of `fastgan.nets.forward` / `backward` over the primitives.
-The Numba primitives check their arrays before the compiled code runs (kernels.checks);
-`trusted` gives the same backend without those checks, for the GAN engine, whose buffers
-fit together by construction and whose step would pay for them every call.
+The Numba primitives and passes check their arrays before the compiled code runs
+(kernels.checks); `trusted` gives the same backend without those checks, for the GAN
+engine, whose buffers fit together by construction and whose step would pay for them every
+call.
 """
 from types import SimpleNamespace
 

@@ -19,7 +19,11 @@ their gradients and the gradient it passes down; and each block finishes that gr
 import numpy as np
 from numba import njit, prange
 
-from .dense import _dz_block, _forward_block, _gradient_block, backward_cut, forward_cut, parallel
+from . import checks
+from .codes import ACTIVATIONS
+from .dense import (_dz_block, _forward_block, _gradient_block, backward_cut, forward_cut,
+                    parallel, unit_columns)
+from .optim import ADAM, NONE, SGD
 
 # the columns of a plan's row for one layer (Numba freezes them into the compiled passes)
 _W, _B, _K, _M, _ACT, _AT, _DROPOUT, _BY_COLUMNS, _STEP, _PARALLEL, _ROWS, _KROWS = range(12)
@@ -57,10 +61,17 @@ def _rows(flat, row, n):
     return flat[row[_AT]:row[_AT] + n * row[_M]].reshape((n, row[_M]))
 
 
-@njit(cache=True, parallel=True, error_model="numpy")  # numpy: see kernels.tanh
 def network_forward(x, params, alpha, outs, masks, hs, last, plan):
     """Each layer l: out = act(h @ w + b), and h = out * mask when the layer has dropout
     masks (h is x for the first layer); `last` is the output layer's out."""
+    x = unit_columns(x)
+    _check_pass("network_forward", x, plan, params=params, outs=outs, masks=masks, hs=hs,
+                last=last)
+    _network_forward(x, params, alpha, outs, masks, hs, last, plan)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")  # numpy: see kernels.tanh
+def _network_forward(x, params, alpha, outs, masks, hs, last, plan):
     n, layers = x.shape[0], plan.shape[0]
     h = x
     for l in range(layers):
@@ -83,7 +94,6 @@ def network_forward(x, params, alpha, outs, masks, hs, last, plan):
         h = hl
 
 
-@njit(cache=True, parallel=True)
 def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout, dx0,
                      plan, step):
     """Backpropagate dout (the output layer's) through the layers, last first: each layer's
@@ -92,6 +102,17 @@ def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, do
     db when non-empty, dx0 the input's gradient when non-empty. The UPDATE `step`
     (kernels.optim; on params and dparams) updates each block of a layer's parameters once
     its gradients and the gradient it passes down are formed."""
+    x = unit_columns(x)
+    _check_pass("network_backward", x, plan, params=params, outs=outs, masks=masks, hs=hs,
+                last=last, grads=grads, dparams=dparams, dout=dout, dx0=dx0)
+    _check_step(params, dparams, step)
+    _network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout, dx0,
+                      plan, step)
+
+
+@njit(cache=True, parallel=True)
+def _network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout, dx0,
+                      plan, step):
     n, layers = x.shape[0], plan.shape[0]
     empty = outs[:0].reshape((0, 0))
     for i in range(layers):
@@ -134,3 +155,86 @@ def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, do
 def _input(outs, hs, row, n):
     """A hidden layer's output as the next layer sees it: masked when it has dropout."""
     return _rows(hs, row, n) if row[_DROPOUT] else _rows(outs, row, n)
+
+
+network_forward.unchecked = _network_forward  # for callers whose arrays fit by construction
+network_backward.unchecked = _network_backward
+
+
+def _check_pass(name, x, plan, **arrays):
+    """Refuse a pass whose arrays do not fit its plan: every buffer must reach each layer's
+    offsets, as `plan` and fastgan.nets.Workspace lay them out."""
+    if not (isinstance(plan, np.ndarray) and plan.dtype == np.int64 and plan.ndim == 2
+            and plan.shape[0] >= 1 and plan.shape[1] == 12):
+        raise checks.KernelArgumentError(f"{name}: plan must be a table made by "
+                                         f"kernels.network.plan; got {_describe(plan)}")
+    n, k = checks.matrix(name, "x", x)
+    chained = plan[0, _K] == k and (plan[1:, _K] == plan[:-1, _M]).all()
+    counts = plan[:, [_K, _M, _STEP, _ROWS, _KROWS]]
+    if not chained or (plan[:, :_PARALLEL] < 0).any() or (counts < 1).any():
+        raise checks.KernelArgumentError(f"{name}: the plan does not fit x of shape {x.shape} "
+                                         f"(its first layer takes {plan[0, _K]} columns); make "
+                                         f"it with kernels.network.plan for these layers")
+    for layer, act in enumerate(plan[:, _ACT]):
+        checks.code(name, f"layer {layer}'s activation", int(act), ACTIVATIONS)
+    checks.floats(name, x=x, **arrays)
+    for label, a in arrays.items():
+        if label not in ("last", "dout", "dx0") and a.ndim != 1:
+            raise checks.KernelArgumentError(f"{name}: {label} must be a flat buffer; got "
+                                             f"shape {a.shape}")
+    _check_sizes(name, n, plan, arrays)
+    checks.shape(name, "last", arrays["last"], (n, plan[-1, _M]))
+    for label in ("last", "dout"):
+        if label in arrays:
+            checks.writable_rows(name, label, arrays[label])
+    if "dout" in arrays:
+        checks.shape(name, "dout", arrays["dout"], (n, plan[-1, _M]))
+        checks.shape(name, "dx0", arrays["dx0"], (n, k), empty_ok=True)
+        checks.writable_rows(name, "dx0", arrays["dx0"])
+
+
+def _check_sizes(name, n, plan, arrays):
+    """Each buffer holds what the plan reaches into: parameters (and their gradients, when
+    wanted) to the last bias, hidden layers' rows to the last one's end."""
+    hidden = plan[:-1]
+    rows_end = int((hidden[:, _AT] + n * hidden[:, _M]).max(initial=0))
+    dropped = hidden[hidden[:, _DROPOUT] == 1]
+    masked_end = int((dropped[:, _AT] + n * dropped[:, _M]).max(initial=0))
+    need = {"params": int(plan[-1, _B] + plan[-1, _M]), "outs": rows_end, "grads": rows_end,
+            "masks": masked_end, "hs": masked_end}
+    if arrays.get("dparams", np.zeros(1)).size:
+        need["dparams"] = need["params"]
+    for label, size in need.items():
+        a = arrays.get(label)
+        if a is not None and a.size < size:
+            raise checks.KernelArgumentError(f"{name}: {label} holds {a.size} values; the plan "
+                                             f"reaches {size}")
+        if a is not None and label != "params" and size and not a.flags.writeable:
+            raise checks.KernelArgumentError(f"{name}: {label} must be writable")
+
+
+def _check_step(params, dparams, step):
+    """Refuse an UPDATE (kernels.optim.update) that is malformed or not over these
+    parameters and their gradients."""
+    name = "network_backward"
+    if not (isinstance(step, tuple) and len(step) == 13 and step[0] in (NONE, SGD, ADAM)):
+        raise checks.KernelArgumentError(f"{name}: step must be an UPDATE made by "
+                                         f"kernels.optim.update; got {_describe(step)}")
+    if step[0] == NONE:
+        return
+    p, g, m, v, average = step[8:]
+    if p is not params or g is not dparams:
+        raise checks.KernelArgumentError(f"{name}: an update's params and grads must be the "
+                                         f"pass's params and dparams")
+    for label, a in (("m", m), ("v", v), ("average", average)):
+        wanted = label != "average" and step[0] == ADAM
+        if (a.size or wanted) and (a.shape != params.shape or a.dtype != params.dtype):
+            raise checks.KernelArgumentError(f"{name}: the update's {label} must be shaped "
+                                             f"as params {params.shape} {params.dtype}; got "
+                                             f"{a.shape} {a.dtype}")
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} array of shape {value.shape}"
+    return type(value).__name__

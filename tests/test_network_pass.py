@@ -1,13 +1,15 @@
 """Whole-network passes in one compiled call (kernels/network.py) against their twins: the
 per-layer loop over the same Numba kernels (bit for bit: the same blocks in the same order)
 and over the NumPy reference kernels (to the kernels' tolerances)."""
+import re
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from fastgan import threads
-from fastgan.backends import PASSES, get_backend
+from fastgan.backends import PASSES, get_backend, trusted
+from fastgan.kernels.checks import KernelArgumentError
 from fastgan.kernels.codes import ACTIVATIONS
 from fastgan.nets import MLP, Workspace, adam, backward, forward, sgd
 from helpers import ALPHA, DROPOUT, DTYPES, TOL
@@ -132,7 +134,7 @@ def test_one_compiled_pass_serves_networks_of_any_depth():
     for sizes in ([5, 7, 3], [5, 7, 9, 3], [5, 7, 9, 11, 6, 3]):
         run(NUMBA, 4, sizes, "relu", "tanh", np.float32, True, True, True)
     for name in PASSES:
-        copies = [sig for sig in getattr(NUMBA, name).signatures
+        copies = [sig for sig in getattr(NUMBA, name).unchecked.signatures
                   if str(sig[0]) == "array(float32, 2d, C)"]  # x's type
         assert len(copies) == 1, f"{name} compiled {len(copies)} times for float32 inputs"
 
@@ -187,3 +189,67 @@ def test_an_update_needs_the_gradients():
     forward(NUMBA, net, ws, x)
     with pytest.raises(ValueError, match="want_dw=True"):
         backward(NUMBA, net, ws, x, up, want_dx=True, step=sgd(net, 0.1))
+
+
+def _pass_args(dtype="float32"):
+    """Arguments of a valid forward and backward pass (dropout on), as dicts to spoil."""
+    net, ws, x, up = setup(7, [33, 65, 17, 1], "relu", "tanh", dtype, dropout=True)
+    plan = ws.plan(net, slice(None))
+    fwd = dict(x=x, params=net.params, alpha=net.alpha, outs=ws.hidden_outs,
+               masks=ws.hidden_masks, hs=ws.hidden_hs, last=ws.outs[-1], plan=plan)
+    m, v = np.zeros_like(net.params), np.zeros_like(net.params)
+    bwd = dict(fwd, grads=ws.hidden_grads, dparams=net.grads, dout=up, dx0=ws.dx0,
+               step=adam(net, m, v, 1, 1e-3, 0.5, 0.999, 1e-8))
+    bwd["plan"] = bwd.pop("plan")  # in the pass's argument order
+    bwd["step"] = bwd.pop("step")
+    return net, fwd, bwd
+
+
+def _spoiled(args, **changes):
+    return list({**args, **changes}.values())
+
+
+@pytest.mark.parametrize("change, text", [
+    (lambda a, n: dict(plan=a["plan"].astype(float)), "plan must be a table"),
+    (lambda a, n: dict(x=a["x"][:, :-1]), "the plan does not fit x"),
+    (lambda a, n: dict(params=a["params"][:-1]), "params holds"),
+    (lambda a, n: dict(outs=a["outs"][:-1]), "outs holds"),
+    (lambda a, n: dict(masks=a["masks"][:5]), "masks holds"),
+    (lambda a, n: dict(last=a["last"].astype(np.float64)), "must all be float32 or all float64"),
+    (lambda a, n: dict(last=a["last"][:3]), "last has shape"),
+    (lambda a, n: dict(outs=a["outs"].reshape(1, -1)), "outs must be a flat buffer"),
+    (lambda a, n: dict(plan=np.where(np.arange(12) == 4, 9, a["plan"])), "activation=9"),
+])
+def test_network_forward_names_arrays_that_do_not_fit(change, text):
+    net, fwd, _ = _pass_args()
+    with pytest.raises(KernelArgumentError, match=re.escape(text)):
+        NUMBA.network_forward(*_spoiled(fwd, **change(fwd, net)))
+
+
+@pytest.mark.parametrize("change, text", [
+    (lambda a, n: dict(dparams=a["dparams"][:-1]), "dparams holds"),
+    (lambda a, n: dict(grads=a["grads"][:4]), "grads holds"),
+    (lambda a, n: dict(dout=a["dout"][:, :0]), "dout has shape"),
+    (lambda a, n: dict(dx0=a["dx0"][:2]), "dx0 has shape"),
+    (lambda a, n: dict(step=list(a["step"])), "step must be an UPDATE"),
+    (lambda a, n: dict(step=a["step"][:10] + (a["step"][10][:3],) + a["step"][11:]),
+     "the update's m must be shaped as params"),
+    (lambda a, n: dict(step=sgd(MLP([33, 65, 17, 1], "relu", "tanh", ALPHA, "float32"), 0.1)),
+     "must be the pass's params and dparams"),
+])
+def test_network_backward_names_arrays_that_do_not_fit(change, text):
+    net, _, bwd = _pass_args()
+    before = net.params.copy()
+    with pytest.raises(KernelArgumentError, match=re.escape(text)):
+        NUMBA.network_backward(*_spoiled(bwd, **change(bwd, net)))
+    np.testing.assert_array_equal(net.params, before)  # refused before anything ran
+
+
+def test_network_passes_take_valid_arguments_checked_or_not():
+    results = []
+    for be in (NUMBA, trusted(NUMBA)):
+        net, fwd, bwd = _pass_args()
+        be.network_forward(*fwd.values())
+        be.network_backward(*bwd.values())
+        results.append(net.params.copy())
+    np.testing.assert_array_equal(*results)
