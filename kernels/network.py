@@ -217,7 +217,8 @@ def _check_step(params, dparams, step):
     """Refuse an UPDATE (kernels.optim.update) that is malformed or not over these
     parameters and their gradients."""
     name = "network_backward"
-    if not (isinstance(step, tuple) and len(step) == 13 and step[0] in (NONE, SGD, ADAM)):
+    if not (isinstance(step, tuple) and len(step) == 13
+            and isinstance(step[0], int) and step[0] in (NONE, SGD, ADAM)):
         raise checks.KernelArgumentError(f"{name}: step must be an UPDATE made by "
                                          f"kernels.optim.update; got {_describe(step)}")
     if step[0] == NONE:
@@ -226,12 +227,13 @@ def _check_step(params, dparams, step):
     if p is not params or g is not dparams:
         raise checks.KernelArgumentError(f"{name}: an update's params and grads must be the "
                                          f"pass's params and dparams")
-    for label, a in (("m", m), ("v", v), ("average", average)):
-        wanted = label != "average" and step[0] == ADAM
-        if (a.size or wanted) and (a.shape != params.shape or a.dtype != params.dtype):
-            raise checks.KernelArgumentError(f"{name}: the update's {label} must be shaped "
-                                             f"as params {params.shape} {params.dtype}; got "
-                                             f"{a.shape} {a.dtype}")
+    for label, a in (("params", p), ("m", m), ("v", v), ("average", average)):
+        wanted = label != "average" and (step[0] == ADAM or label == "params")
+        if (a.size or wanted) and (a.shape != params.shape or a.dtype != params.dtype
+                                   or not a.flags.writeable):
+            raise checks.KernelArgumentError(f"{name}: the update's {label} must be writable "
+                                             f"and shaped as params {params.shape} "
+                                             f"{params.dtype}; got {a.shape} {a.dtype}")
 
 
 def _describe(value):

@@ -233,7 +233,7 @@ def test_network_forward_names_arrays_that_do_not_fit(change, text):
     (lambda a, n: dict(dx0=a["dx0"][:2]), "dx0 has shape"),
     (lambda a, n: dict(step=list(a["step"])), "step must be an UPDATE"),
     (lambda a, n: dict(step=a["step"][:10] + (a["step"][10][:3],) + a["step"][11:]),
-     "the update's m must be shaped as params"),
+     "the update's m must be writable and shaped as params"),
     (lambda a, n: dict(step=sgd(MLP([33, 65, 17, 1], "relu", "tanh", ALPHA, "float32"), 0.1)),
      "must be the pass's params and dparams"),
 ])
@@ -243,6 +243,13 @@ def test_network_backward_names_arrays_that_do_not_fit(change, text):
     with pytest.raises(KernelArgumentError, match=re.escape(text)):
         NUMBA.network_backward(*_spoiled(bwd, **change(bwd, net)))
     np.testing.assert_array_equal(net.params, before)  # refused before anything ran
+
+
+def test_network_backward_refuses_to_update_read_only_params():
+    net, _, bwd = _pass_args()
+    net.params.flags.writeable = False
+    with pytest.raises(KernelArgumentError, match="the update's params must be writable"):
+        NUMBA.network_backward(*bwd.values())
 
 
 def test_network_passes_take_valid_arguments_checked_or_not():
