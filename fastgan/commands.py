@@ -1,5 +1,6 @@
 """What the CLI commands do, as plain functions a Python user can call too."""
 import os
+import shlex
 
 import numpy as np
 
@@ -9,7 +10,7 @@ from .fileio import atomic_path
 from .gan import GAN
 from .grid import class_rows
 from .presets import apply_unconditional, default_preset, preset, split_run_keys
-from .run import CHECKPOINT, RunFolder, read_meta, run_dataset
+from .run import CHECKPOINT, RunFolder, read_meta, run_dataset, trained_seconds
 
 # (flag, type, help) of every Config option the CLI sets; the field is the flag's name.
 CONFIG_FLAGS = [
@@ -85,8 +86,12 @@ class TrainJob:
         head = {"done": "finished", "time": "time is up", "stopped": "stopped"}[reason]
         text = (f"{head} at epoch {tr.epoch}, step {tr.step}; samples, losses.png and "
                 f"checkpoint.npz are in {out}")
-        if reason != "done":
-            text += f"\nresume with: fastgan train --out {out} --resume"
+        resume = f"fastgan train --out {shlex.quote(out)} --resume"
+        if reason == "time":
+            minutes = self.folder.meta.get("minutes") or self.minutes  # the run's length
+            text += f"\ntrain on with: {resume} --minutes {minutes:.3g}"
+        elif reason != "done":
+            text += f"\nresume with: {resume}"
         return text
 
 
@@ -187,11 +192,28 @@ def _resume_job(out, options):
     epochs = options.get("epochs") or meta.get("epochs") or gan.config.epochs
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"{out}/config.json records epochs={epochs!r}; pass --epochs N")
-    minutes = options.get("minutes")
+    minutes = _minutes_left(out, gan, meta, options)
     steps = options.get("steps") or (meta.get("steps") if minutes is None else None)
     meta = {**meta, "epochs": epochs, "steps": steps}
+    if minutes is not None:  # the budget a later plain --resume goes on with
+        meta["minutes"] = round(trained_seconds(gan) / 60 + minutes, 4)
     folder = RunFolder(gan, dataset, out, meta, **_folder_options(options, dataset, meta))
     return TrainJob(folder, _epoch_limit(epochs, minutes, steps), minutes, steps)
+
+
+def _minutes_left(out, gan, meta, options):
+    """A resumed run's time budget: --minutes when given; else, with no --epochs or --steps,
+    what is left of the run's own minutes (None for a run of epochs or steps)."""
+    if options.get("minutes") is not None:
+        return options["minutes"]
+    if options.get("epochs") is not None or options.get("steps") is not None \
+            or not meta.get("minutes"):
+        return None
+    left = meta["minutes"] - trained_seconds(gan) / 60
+    if left <= 0:
+        raise ValueError(f"{out} has trained its {meta['minutes']:g} minutes; to train on, "
+                         f"add --minutes M (or --epochs N, --steps N) to --resume")
+    return left
 
 
 def _check_length(options):
@@ -231,8 +253,8 @@ def sample(checkpoint, n, out, seed=None, label=None):
     labels = class_rows(C, n) if rows else label
     x = gan.generate(n, labels=labels, seed=seed)
     if suffix == ".npy":
-        with atomic_path(out) as tmp:
-            np.save(tmp, x)
+        with atomic_path(out) as tmp, open(tmp, "wb") as f:
+            np.save(f, x)  # a file, not a name: np.save would add ".npy" to "x.NPY"
         return out
     from .plots import save_image_grid, save_toy_plot
     side = int(round(np.sqrt(x.shape[1])))

@@ -93,6 +93,7 @@ class GAN:
         self.engine = Engine(config, get_backend(config.backend))
         self.trainer = None
         self._pending = None
+        self.extra_state = {}  # a loaded checkpoint's entries saved with save(extra_state=)
         self._sample_rng = np.random.default_rng([config.seed, 1])
         self._warned_range = False
 
@@ -358,7 +359,8 @@ class GAN:
 
     @classmethod
     def load(cls, path, **gan_options):
-        """Load a GAN saved with `save`; training continues where it stopped (see `fit`)."""
+        """Load a GAN saved with `save`; training continues where it stopped (see `fit`).
+        The entries saved with `extra_state` are in the loaded GAN's `extra_state`."""
         from .resume import expected_arrays, unpack_run
         config, arrays, state = load_checkpoint(path, expected_arrays)
         gan = cls.from_config(config, **gan_options)

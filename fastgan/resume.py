@@ -5,6 +5,9 @@ from .checkpoint import CheckpointError
 
 # state keys of checkpoints saved by earlier versions, read under their current names
 _RENAMED = {"lr_g": "g_learning_rate", "lr_d": "d_learning_rate"}
+# the state entries `pack_run` writes; a checkpoint's others are a caller's extra_state
+RUN_STATE = ("epoch", "batch", "step", "n_data", "g_learning_rate", "d_learning_rate", "t_g",
+             "t_d", "rng", "sample_rng")
 
 
 def expected_arrays(config, state):
@@ -82,6 +85,7 @@ def unpack_run(gan, arrays, state, path):
     pending.update(perm=arrays["perm"], d_loss=list(arrays["d_loss"]),
                    g_loss=list(arrays["g_loss"]))
     gan._pending = pending
+    gan.extra_state = {k: v for k, v in state.items() if k not in RUN_STATE}
 
 
 def _number(state, key, kind):

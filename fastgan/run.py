@@ -48,6 +48,8 @@ class RunFolder:
         self.n_frames = frames
         self.checkpoint_seconds = checkpoint_seconds
         self._last_checkpoint = 0.0
+        self._started = None
+        self.trained_before = trained_seconds(gan)
         self._z = grid_noise(gan.config, 100 if dataset.kind == "image" else 2000)
         C = gan.config.n_classes
         self._labels = class_rows(C, len(self._z)) if C else None
@@ -113,8 +115,13 @@ class RunFolder:
         metrics.write_record(record)
         self.eval_records.append(record)
 
+    def trained_seconds(self):
+        """The run's training time so far, over every attempt (a resumed run's included)."""
+        now = 0.0 if self._started is None else time.monotonic() - self._started
+        return self.trained_before + now
+
     def save_checkpoint(self):
-        self.gan.save(self.checkpoint_path)
+        self.gan.save(self.checkpoint_path, extra_state={"trained_seconds": self.trained_seconds()})
         self._last_checkpoint = time.monotonic()
 
     def draw_frame(self, force=False):
@@ -195,6 +202,14 @@ class MetricsLog:
 
     def close(self):
         self.f.close()
+
+
+def trained_seconds(gan):
+    """The training time a loaded run's checkpoint records (0 for a new GAN, or a checkpoint
+    saved without one)."""
+    value = gan.extra_state.get("trained_seconds", 0.0)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    return float(value) if ok else 0.0
 
 
 def read_meta(out):

@@ -9,6 +9,10 @@ class TrainingDiverged(RuntimeError):
     """A loss or a weight became NaN or infinite."""
 
 
+# a run resumed unchanged repeats the same steps, so the advice is to start again
+_AGAIN = "lower the learning rate or use float64, and train again from the start"
+
+
 class Trainer:
     """Drives an Engine over data (n, features), floats or uint8 pixels, and keeps the
     position a resume needs.
@@ -116,13 +120,11 @@ class Trainer:
         for name, net in (("generator", self.engine.G), ("discriminator", self.engine.D)):
             if not np.isfinite(net.params).all():
                 raise TrainingDiverged(
-                    f"the {name}'s weights became NaN or infinite by step {self.step}; lower "
-                    f"the learning rate and resume from the last good checkpoint")
+                    f"the {name}'s weights became NaN or infinite by step {self.step}; {_AGAIN}")
 
 
 def check_losses(d_loss, g_loss, where):
     """Raise TrainingDiverged if either loss is NaN or infinite."""
     if not (math.isfinite(d_loss) and math.isfinite(g_loss)):
         raise TrainingDiverged(
-            f"loss became {d_loss if not math.isfinite(d_loss) else g_loss} at {where}; "
-            f"lower the learning rate or use float64, and resume from the last good checkpoint")
+            f"loss became {d_loss if not math.isfinite(d_loss) else g_loss} at {where}; {_AGAIN}")

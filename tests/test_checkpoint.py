@@ -369,8 +369,9 @@ def test_extra_state_may_not_replace_the_runs_own(data, tmp_path):
     with pytest.raises(ValueError, match="may not replace the run's own step"):
         gan.save(tmp_path / "a.npz", extra_state={"step": 99, "note": "x"})
     assert not (tmp_path / "a.npz").exists()
-    gan.save(tmp_path / "a.npz", extra_state={"note": "x"})
-    GAN.load(tmp_path / "a.npz")
+    gan.save(tmp_path / "a.npz", extra_state={"note": "x", "seconds": 1.5})
+    assert GAN.load(tmp_path / "a.npz").extra_state == {"note": "x", "seconds": 1.5}
+    assert small_gan().extra_state == {}
 
 
 @pytest.mark.parametrize("text", ["{", "[]", "null", "{}"])

@@ -15,6 +15,7 @@ from fastgan import GAN
 from fastgan.checkpoint import CheckpointError
 from fastgan.cli import build_parser, main
 from fastgan.data import Dataset, load_dataset
+from fastgan.run import read_meta
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TINY_NET = ["--backend", "numpy", "--g-layers", "4,8,784", "--d-layers", "784,8,1",
@@ -157,14 +158,15 @@ def test_toy_dataset_with_its_preset(tmp_path, capsys):
 
 
 # --- sample -------------------------------------------------------------------------------
-def test_sample_to_npy(run, tmp_path, capsys):
+@pytest.mark.parametrize("name", ["x.npy", "X.NPY"])
+def test_sample_to_npy(run, tmp_path, capsys, name):
     code, out, err = run_cli(["sample", run / "checkpoint.npz", "--n", "16", "--out",
-                              tmp_path / "x.npy"], capsys)
+                              tmp_path / name], capsys)
     assert code == 0, err
-    x = np.load(tmp_path / "x.npy")
+    x = np.load(tmp_path / name)
     assert x.shape == (16, 784) and np.all(np.abs(x) <= 1)
-    assert f"wrote {tmp_path / 'x.npy'}" in out
-    assert os.listdir(tmp_path) == ["x.npy"]
+    assert f"wrote {tmp_path / name}" in out
+    assert os.listdir(tmp_path) == [name]
 
 
 def test_sample_with_seed_is_reproducible(run, tmp_path, capsys):
@@ -290,6 +292,36 @@ def test_train_rejects_a_non_positive_run_length(images, tmp_path, option, value
                                         option: value})
 
 
+# --- timed runs resumed -------------------------------------------------------------------
+def test_a_timed_run_resumed_goes_on_for_its_time_left(images, tmp_path, capsys):
+    out = tmp_path / "timed run"
+    code, stdout, _ = run_cli(["train", "--dataset", images, *TINY_NET, "--minutes", "0.01",
+                               "--out", out], capsys)
+    assert code == 0
+    assert f"train on with: fastgan train --out '{out}' --resume --minutes 0.01" in stdout
+    trained = GAN.load(out / "checkpoint.npz").extra_state["trained_seconds"]
+    assert 0.6 <= trained < 30
+    code, _, err = run_cli(["train", "--out", out, "--resume"], capsys)
+    assert_one_line_error(code, err)
+    assert "has trained its 0.01 minutes" in err and "add --minutes M" in err
+    steps = len(GAN.load(out / "checkpoint.npz").history["d_loss"])
+    assert run_cli(["train", "--out", out, "--resume", "--minutes", "0.01"], capsys)[0] == 0
+    again = GAN.load(out / "checkpoint.npz")
+    assert len(again.history["d_loss"]) > steps
+    assert again.extra_state["trained_seconds"] > trained + 0.5
+
+
+def test_a_stopped_timed_run_resumes_with_the_minutes_it_has_left(run, monkeypatch):
+    meta = {**read_meta(run), "minutes": 2.0, "steps": None}
+    monkeypatch.setattr(fastgan.commands, "read_meta", lambda out: meta)
+    gan = GAN.load(os.path.join(run, "checkpoint.npz"))
+    gan.extra_state["trained_seconds"] = 30.0
+    monkeypatch.setattr(fastgan.commands.GAN, "load", classmethod(lambda cls, path: gan))
+    job = fastgan.commands.prepare_train({"out": str(run), "resume": True})
+    assert job.minutes == pytest.approx(1.5)
+    assert job.steps is None
+
+
 # --- Ctrl-C and divergence ------------------------------------------------------------------
 def test_ctrl_c_checkpoints_and_exits_130(images, tmp_path):
     out = tmp_path / "run"
@@ -336,7 +368,7 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(images, tmp_path, c
         code, _, err = run_cli(["train", "--out", out, "--resume", "--epochs", "3",
                                 "--no-progress"], capsys)
     assert_one_line_error(code, err)
-    assert f"at step {STEPS + 1};" in err and "resume from the last good checkpoint" in err
+    assert f"at step {STEPS + 1};" in err and "train again from the start" in err
     assert (out / "checkpoint.npz").read_bytes() == good
     GAN.load(out / "checkpoint.npz")
     with np.load(out / "checkpoint.npz") as z:
