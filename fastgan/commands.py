@@ -5,7 +5,7 @@ import shlex
 import numpy as np
 
 from .config import Config
-from .data import load_dataset
+from .data import load_dataset, renumber_classes
 from .fileio import atomic_path
 from .gan import GAN
 from .grid import class_rows
@@ -108,8 +108,8 @@ def prepare_train(options):
     fields = preset(name)
     run = split_run_keys(fields)
     spec = options.get("dataset") or run.get("dataset") or "mnist-sample"
-    dataset = load_dataset(spec, digits=options.get("digits"), seed=options.get("seed") or 0,
-                           n_points=run.get("points", 10000))
+    dataset = _load_run_data(spec, options.get("digits"), options.get("seed") or 0,
+                             run.get("points", 10000))
     explicit = config_options(options)
     fields.update(explicit)
     if options.get("conditional"):
@@ -137,6 +137,12 @@ def prepare_train(options):
     return TrainJob(folder, _epoch_limit(epochs, minutes, steps), minutes, steps)
 
 
+def _load_run_data(spec, digits, seed, n_points):
+    """A run's data set; with `digits`, its labels numbered from 0 in their order."""
+    dataset = load_dataset(spec, digits=digits, seed=seed, n_points=n_points)
+    return dataset if digits is None else renumber_classes(dataset, digits)
+
+
 def _epoch_limit(epochs, minutes, steps):
     """--minutes and --steps end a run on their own; --epochs when neither is given."""
     return epochs if minutes is None and steps is None else 10**9
@@ -158,16 +164,20 @@ def _folder_options(options, dataset, meta):
 
 
 def _eval_options(options, dataset, meta):
-    every = options.get("eval_every")
+    every, n = options.get("eval_every"), options.get("eval_n")
+    if n is not None and every is None:
+        raise ValueError("--eval-n sets how many samples --eval-every scores: add --eval-every K")
     if every is None:
         return {}
     if every < 1:
         raise ValueError(f"--eval-every {every} must be at least 1 (epochs)")
+    if n is not None and n < 2:
+        raise ValueError(f"--eval-n {n} must be at least 2 (samples)")
     if dataset.kind == "image" and dataset.name not in ("mnist-sample", "mnist"):
         raise ValueError(f"--eval-every scores digits with an MNIST classifier; it can't "
                          f"judge {dataset.name}")
     from .evaluation import evaluate_gan
-    n = options.get("eval_n") or 2000
+    n = n or 2000
 
     def evaluator(gan):
         return evaluate_gan(gan, n=n, seed=0, dataset=meta.get("dataset"),
@@ -187,8 +197,14 @@ def _resume_job(out, options):
         raise ValueError(f"nothing to resume: {path} does not exist")
     meta = read_meta(out)
     gan = GAN.load(path)
-    dataset = load_dataset(meta["dataset"], digits=meta.get("digits"), seed=gan.config.seed,
-                           n_points=meta.get("points") or 10000)
+    dataset = _load_run_data(meta["dataset"], meta.get("digits"), gan.config.seed,
+                             meta.get("points") or 10000)
+    _check_fits(gan.config, dataset)
+    C = gan.config.n_classes
+    if C and dataset.y is not None and C != _class_count(dataset):
+        raise ValueError(f"{out} holds a GAN of {C} classes, but its data now has "
+                         f"{_class_count(dataset)} (fastgan numbers the classes of --digits "
+                         f"from 0); start a new run in another --out")
     epochs = options.get("epochs") or meta.get("epochs") or gan.config.epochs
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"{out}/config.json records epochs={epochs!r}; pass --epochs N")
@@ -233,13 +249,18 @@ def _check_fits(config, dataset):
                          f"make both {features} (or use the data set's default preset)")
     if dataset.kind == "image" and config.g_output != "tanh":
         raise ValueError("images are scaled to [-1, 1]: use --g-output tanh")
+    per_step = config.batch_size * config.d_steps
+    if len(dataset.x) < per_step:  # checked before the run folder is written
+        raise ValueError(f"the data has {len(dataset.x)} samples, fewer than a step takes "
+                         f"(--batch-size {config.batch_size} x --d-steps {config.d_steps}); "
+                         f"lower them or give more data")
 
 
 def sample(checkpoint, n, out, seed=None, label=None):
     """Write n samples of a checkpoint's generator to `out` (.npy array or .png grid).
 
-    `label` picks the class of a conditional GAN; without it a conditional grid has one row
-    per class.
+    `label` picks the class of a conditional GAN (a digit of its run's --digits, which number
+    its classes); without it a conditional grid has one row per class.
     """
     suffix = os.path.splitext(out)[1].lower()
     if suffix not in (".npy", ".png"):
@@ -249,6 +270,15 @@ def sample(checkpoint, n, out, seed=None, label=None):
     C = gan.config.n_classes
     if label is not None and C == 0:
         raise ValueError(f"{checkpoint} is not a conditional GAN; drop --digit")
+    digits = run_dataset(checkpoint)[1] if C else None
+    if digits is not None:  # numbered in their order, as `renumber_classes` numbers them
+        digits = list(dict.fromkeys([digits] if isinstance(digits, int) else digits))
+    names = [str(d) for d in digits] if digits else [str(c) for c in range(C)]
+    if label is not None and digits:
+        if label not in digits:
+            raise ValueError(f"{checkpoint}'s GAN learned digits {', '.join(names)}; --digit "
+                             f"{label} is not one of them")
+        label = digits.index(label)
     rows = C and label is None
     labels = class_rows(C, n) if rows else label
     x = gan.generate(n, labels=labels, seed=seed)
@@ -262,8 +292,7 @@ def sample(checkpoint, n, out, seed=None, label=None):
         if rows:
             per_row = -(-n // C)
             x = _pad_rows(x, labels, C, per_row)
-            save_image_grid(x, out, (side, side), ncols=per_row,
-                            row_labels=[str(c) for c in range(C)])
+            save_image_grid(x, out, (side, side), ncols=per_row, row_labels=names)
         else:
             save_image_grid(x, out, (side, side))
     else:

@@ -212,13 +212,19 @@ def _error_cases(run, images, tmp):
                            ".npy"),
         "n zero": (["sample", run / "checkpoint.npz", "--n", "0", "--out", tmp / "x.npy"],
                    False, "n=0"),
+        "data short of a step": ([*data, "--batch-size", "500", "--steps", "5"], False,
+                                 "the data has 200 samples, fewer than a step takes"),
+        "eval-n alone": ([*data, "--eval-n", "100"], False, "add --eval-every"),
+        "eval-n too small": ([*data, "--eval-every", "1", "--eval-n", "1"], False,
+                             "--eval-n 1 must be at least 2"),
     }
 
 
 ERRORS = ["unknown dataset", "bad digits", "epochs and minutes", "absent digit",
           "unknown preset", "unknown optimizer", "layers do not fit the data",
           "resume without checkpoint", "out holds a run", "corrupt checkpoint",
-          "missing checkpoint", "bad out suffix", "n zero"]
+          "missing checkpoint", "bad out suffix", "n zero", "data short of a step",
+          "eval-n alone", "eval-n too small"]
 
 
 @pytest.mark.parametrize("case", ERRORS)
@@ -290,6 +296,23 @@ def test_train_rejects_a_non_positive_run_length(images, tmp_path, option, value
     with pytest.raises(ValueError, match=option):
         fastgan.commands.prepare_train({"dataset": str(images), "out": str(tmp_path / "r"),
                                         option: value})
+
+
+# --- digits ---------------------------------------------------------------------------------
+def test_a_conditional_run_on_some_digits_has_a_class_per_digit(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli(["train", "--dataset", "mnist-sample", "--digits", "5,3", "--conditional",
+                    *TINY_NET, "--epochs", "1", "--out", out], capsys)[0] == 0
+    assert GAN.load(out / "checkpoint.npz").config.n_classes == 2
+    code, _, err = run_cli(["sample", out, "--digit", "7", "--out", tmp_path / "7.npy"], capsys)
+    assert_one_line_error(code, err)
+    assert "learned digits 5, 3; --digit 7 is not one of them" in err
+    for digit in (5, 3):
+        assert run_cli(["sample", out, "--digit", digit, "--n", "3", "--seed", "1", "--out",
+                        tmp_path / f"{digit}.npy"], capsys)[0] == 0
+    gan = GAN.load(out / "checkpoint.npz")
+    np.testing.assert_array_equal(np.load(tmp_path / "3.npy"),
+                                  gan.generate(3, labels=1, seed=1))
 
 
 # --- timed runs resumed -------------------------------------------------------------------

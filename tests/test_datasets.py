@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from fastgan.data import (FASHION_CLASSES, MNIST_CLASSES, PIXEL_SCALE, SPECS, TOY_SETS, Dataset,
-                          download, load_dataset, read_idx, scale_images, select_digits,
-                          write_idx)
+                          download, load_dataset, read_idx, renumber_classes, scale_images,
+                          select_digits, write_idx)
 from fastgan.datasets import load_data
 
 
@@ -297,6 +297,20 @@ def test_select_digits_direct():
         select_digits(x, None, [1])
     with pytest.raises(ValueError, match="6 rows but `y` has 5"):
         select_digits(x, y[:5], [1])
+
+
+def test_renumber_classes_numbers_the_digits_kept_in_their_order():
+    kept = renumber_classes(_fashion_like(), [9, 0, 9])
+    assert kept.y.tolist() == [1, 0, 0, 1] and kept.class_names == ["Ankle boot", "T-shirt/top"]
+    plain = Dataset("d", np.zeros((3, 2)), np.array([3, 5, 3]), "points")
+    assert renumber_classes(plain, [5, 3]).class_names == ["5", "3"]
+    with pytest.raises(ValueError, match=r"not all among \[5\]"):
+        renumber_classes(plain, [5])
+
+
+def _fashion_like():
+    y = np.array([0, 9, 9, 0])
+    return Dataset("f", np.zeros((4, 2)), y, "points", class_names=FASHION_CLASSES)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

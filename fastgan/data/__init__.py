@@ -6,10 +6,11 @@ from fastgan.data.download import DownloadError, cache_dir, fetch, fetch_files
 from fastgan.data.idx import IDXError, read_idx, write_idx
 from fastgan.data.sources import (FASHION_CLASSES, IMAGE_SHAPE, MNIST_CLASSES, PIXEL_SCALE,
                                   SPECS, Dataset, float_rows, image_rows, load_dataset, load_raw,
-                                  read_image_pair, scale_images, select_digits)
+                                  read_image_pair, renumber_classes, scale_images,
+                                  select_digits)
 from fastgan.data.toy import TOY_SETS, ToySet
 
 __all__ = ["DownloadError", "cache_dir", "fetch", "fetch_files", "IDXError", "read_idx",
            "write_idx", "FASHION_CLASSES", "IMAGE_SHAPE", "MNIST_CLASSES", "PIXEL_SCALE", "SPECS",
            "Dataset", "float_rows", "image_rows", "load_dataset", "load_raw", "read_image_pair",
-           "scale_images", "select_digits", "TOY_SETS", "ToySet"]
+           "renumber_classes", "scale_images", "select_digits", "TOY_SETS", "ToySet"]

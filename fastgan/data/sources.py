@@ -4,7 +4,7 @@ import numbers
 import os
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -285,6 +285,20 @@ def select_digits(x, y, digits):
                          f"present: {present}")
     keep = np.isin(y, digits)
     return x[keep], y[keep]
+
+
+def renumber_classes(dataset, digits):
+    """`dataset`, its rows those of `digits` (see `select_digits`), with the labels renumbered
+    0, 1, ... in the order of `digits` and named after them: a conditional GAN trained on it
+    has a class per digit kept, not ten classes of which most never saw data."""
+    kept = list(dict.fromkeys(_int_list(digits)))
+    lookup = np.full(max(kept) + 1, -1, np.int64)
+    lookup[kept] = np.arange(len(kept))
+    if dataset.y is None or dataset.y.max() >= len(lookup) or (lookup[dataset.y] < 0).any():
+        raise ValueError(f"renumber_classes: {dataset.name}'s labels are not all among "
+                         f"{kept}; select those digits first")
+    names = [dataset.class_names[d] if dataset.class_names else str(d) for d in kept]
+    return replace(dataset, y=lookup[dataset.y], class_names=names)
 
 
 def _int_list(digits):
