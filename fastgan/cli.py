@@ -2,8 +2,11 @@
 import argparse
 import gc
 import json
+import os
+import shlex
 import signal
 import sys
+import warnings
 
 from . import commands
 from .presets import PRESETS
@@ -132,6 +135,17 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(parser, args)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning as one line for people, without the source line it was raised from."""
+    print(f"fastgan: warning: {message}", file=sys.stderr if file is None else file)
+
+
+def _main(parser, args):
     try:
         if args.command == "train":
             return _train(args)
@@ -150,13 +164,30 @@ def main(argv=None):
                                                  progress=lambda info: print(info, flush=True))
             print(json.dumps(report))
             return 0
-    except (Exception, KeyboardInterrupt) as e:
+    except BrokenPipeError:  # e.g. `fastgan eval run | head -2`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"\nfastgan: interrupted{_kept_checkpoint(args)}", file=sys.stderr)
+        return 130
+    except Exception as e:
         if args.debug:
             raise
         message = str(e) or type(e).__name__
         print(f"fastgan: error: {message}", file=sys.stderr)
         return EXIT_RUNTIME
     return 0
+
+
+def _kept_checkpoint(args):
+    """What an interrupted `train` leaves to resume from, if anything."""
+    out = getattr(args, "out", None) or "fastgan-run"
+    if args.command != "train" or not os.path.exists(os.path.join(out, commands.CHECKPOINT)):
+        return ""
+    return (f"; {out} keeps its last checkpoint: resume with fastgan train --out "
+            f"{shlex.quote(out)} --resume")
 
 
 def run():

@@ -298,6 +298,22 @@ def test_train_rejects_a_non_positive_run_length(images, tmp_path, option, value
                                         option: value})
 
 
+def test_a_second_ctrl_c_names_the_checkpoint_kept(run, capsys, monkeypatch):
+    def interrupted(options):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(fastgan.commands, "prepare_train", interrupted)
+    code, _, err = run_cli(["train", "--out", run, "--resume"], capsys)
+    assert code == 130 and "Traceback" not in err
+    assert f"interrupted; {run} keeps its last checkpoint: resume with fastgan train" in err
+
+
+def test_warnings_print_as_one_line_without_source(tmp_path, capsys):
+    code, _, err = run_cli(["train", "--dataset", "bimodal", "--g-output", "tanh", "--steps",
+                            "2", "--no-progress", "--out", tmp_path / "run"], capsys)
+    assert code == 0
+    assert "fastgan: warning: X lies in" in err and ".py:" not in err
+
+
 # --- digits ---------------------------------------------------------------------------------
 def test_a_conditional_run_on_some_digits_has_a_class_per_digit(tmp_path, capsys):
     out = tmp_path / "run"

@@ -1,5 +1,8 @@
 """`fastgan eval`, `fastgan bench` and `fastgan train --eval-every`, run in-process."""
 import json
+import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -30,6 +33,15 @@ def test_eval_reads_the_toy_set_from_the_run_folder(ring_run, capsys):
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["modes"] == 8
     assert 0 <= metrics["modes_captured"] <= 8
+
+
+def test_eval_into_a_closed_pipe_exits_quietly(ring_run):
+    proc = subprocess.Popen([sys.executable, "-m", "fastgan.cli", "eval", str(ring_run),
+                             "--n", "500"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before eval prints, as with `| head -0`
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGPIPE, err
+    assert b"rror" not in err
 
 
 def test_eval_of_a_digit_run_reports_fid_beside_its_floor(digit_run, capsys):
