@@ -10,7 +10,7 @@ from .fileio import atomic_path
 from .gan import GAN
 from .grid import class_rows
 from .presets import apply_unconditional, default_preset, preset, split_run_keys
-from .run import CHECKPOINT, RunFolder, read_meta, run_dataset, trained_seconds
+from .run import CHECKPOINT, CONFIG, RunFolder, read_meta, run_dataset, trained_seconds
 
 # (flag, type, help) of every Config option the CLI sets; the field is the flag's name.
 CONFIG_FLAGS = [
@@ -103,6 +103,7 @@ def prepare_train(options):
     if os.path.exists(os.path.join(out, CHECKPOINT)):
         raise ValueError(f"{out} already holds a run (checkpoint.npz); add --resume to "
                          f"continue it or choose another --out")
+    _check_new_out(out)
     _check_length(options)
     name = options.get("preset") or default_preset(options.get("dataset") or "mnist-sample")
     fields = preset(name)
@@ -215,6 +216,30 @@ def _resume_job(out, options):
         meta["minutes"] = round(trained_seconds(gan) / 60 + minutes, 4)
     folder = RunFolder(gan, dataset, out, meta, **_folder_options(options, dataset, meta))
     return TrainJob(folder, _epoch_limit(epochs, minutes, steps), minutes, steps)
+
+
+# what a run writes before its first checkpoint (a sweep's trial adds trial.json)
+_RUN_FILES = {CONFIG, "metrics.jsonl", "samples", "losses.png", "losses_histogram.png",
+              "samples.gif", "trial.json"}
+
+
+def _check_new_out(out):
+    """Refuse an --out that holds files a run did not write (a user's own config.json would
+    be overwritten); a run's own files from an attempt without a checkpoint are replaced."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"--out {out} is a file; name a folder for the run")
+    if not os.path.isdir(out):
+        return
+    others = sorted(set(os.listdir(out)) - _RUN_FILES)
+    if not others and os.path.exists(os.path.join(out, CONFIG)):
+        try:
+            read_meta(out)
+        except ValueError:
+            others = [CONFIG]
+    if others:
+        raise ValueError(f"--out {out} already holds files a run did not write "
+                         f"({', '.join(others[:5])}{', ...' if len(others) > 5 else ''}); "
+                         f"choose a new or empty folder for the run")
 
 
 def _minutes_left(out, gan, meta, options):

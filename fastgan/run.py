@@ -219,9 +219,12 @@ def read_meta(out):
     try:
         with open(path, encoding="utf-8") as f:
             meta = json.load(f)
-        return {k: meta[k] for k in _RUN_KEYS if k in meta}
-    except (OSError, ValueError, TypeError) as e:
-        raise ValueError(f"{path} is missing or unreadable ({e}); cannot resume") from None
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path} is missing or unreadable ({e})") from None
+    if not isinstance(meta, dict) or not {"config", "dataset"} <= set(meta):
+        raise ValueError(f"{path} is not a fastgan run's config.json (it has no 'config' and "
+                         f"'dataset' entries)")
+    return {k: meta[k] for k in _RUN_KEYS if k in meta}
 
 
 def run_dataset(checkpoint):

@@ -212,6 +212,8 @@ def _error_cases(run, images, tmp):
                            ".npy"),
         "n zero": (["sample", run / "checkpoint.npz", "--n", "0", "--out", tmp / "x.npy"],
                    False, "n=0"),
+        "out holds other files": (["train", "--dataset", images, "--out", tmp], False,
+                                  "holds files a run did not write (garbage.npz)"),
         "data short of a step": ([*data, "--batch-size", "500", "--steps", "5"], False,
                                  "the data has 200 samples, fewer than a step takes"),
         "eval-n alone": ([*data, "--eval-n", "100"], False, "add --eval-every"),
@@ -224,7 +226,7 @@ ERRORS = ["unknown dataset", "bad digits", "epochs and minutes", "absent digit",
           "unknown preset", "unknown optimizer", "layers do not fit the data",
           "resume without checkpoint", "out holds a run", "corrupt checkpoint",
           "missing checkpoint", "bad out suffix", "n zero", "data short of a step",
-          "eval-n alone", "eval-n too small"]
+          "eval-n alone", "eval-n too small", "out holds other files"]
 
 
 @pytest.mark.parametrize("case", ERRORS)
@@ -296,6 +298,16 @@ def test_train_rejects_a_non_positive_run_length(images, tmp_path, option, value
     with pytest.raises(ValueError, match=option):
         fastgan.commands.prepare_train({"dataset": str(images), "out": str(tmp_path / "r"),
                                         option: value})
+
+
+@pytest.mark.parametrize("text", ["{}", "[1, 2]"])
+def test_a_foreign_config_json_is_named(run, tmp_path, capsys, text):
+    (tmp_path / "checkpoint.npz").write_bytes((run / "checkpoint.npz").read_bytes())
+    (tmp_path / "config.json").write_text(text)
+    for argv in (["eval", tmp_path], ["train", "--out", tmp_path, "--resume"]):
+        code, _, err = run_cli(argv, capsys)
+        assert_one_line_error(code, err)
+        assert "is not a fastgan run's config.json" in err
 
 
 def test_a_second_ctrl_c_names_the_checkpoint_kept(run, capsys, monkeypatch):
@@ -406,6 +418,8 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(images, tmp_path, c
     with np.errstate(all="ignore"):
         code, _, err = run_cli(["train", "--out", out, "--resume", "--epochs", "3",
                                 "--no-progress"], capsys)
+    warned, err = err.split("\n", 1)  # the data beyond G's reach is named first
+    assert warned.startswith("fastgan: warning: X lies in")
     assert_one_line_error(code, err)
     assert f"at step {STEPS + 1};" in err and "train again from the start" in err
     assert (out / "checkpoint.npz").read_bytes() == good
