@@ -131,6 +131,10 @@ class Config:
         for name in ("decay_rate", "instance_noise", "clip"):
             _check_float(name, getattr(self, name), low=0)
         _check_float("label_smoothing", self.label_smoothing, low=0, high=0.5)
+        if self.label_smoothing and self.loss in ("hinge", "wasserstein"):
+            raise ValueError(f"label_smoothing={self.label_smoothing} has no target to smooth "
+                             f"under loss={self.loss!r}; it applies to non-saturating, minimax "
+                             f"and least-squares")
         if self.batch_size > MAX_SIZE:
             raise ValueError(f"batch_size={self.batch_size} is absurd; keep it <= {MAX_SIZE}")
         params = sum(k * m + m for s in (self.g_sizes, self.d_sizes) for k, m in zip(s, s[1:]))

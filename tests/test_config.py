@@ -133,6 +133,13 @@ def test_validate_names_the_bad_field(field, value, error, text):
         Config(**{field: value})
 
 
+@pytest.mark.parametrize("loss", ["hinge", "wasserstein"])
+def test_label_smoothing_without_targets_to_smooth_is_refused(loss):
+    with pytest.raises(ValueError, match=f"no target to smooth under loss='{loss}'"):
+        Config(loss=loss, label_smoothing=0.1)
+    assert Config(loss="least-squares", label_smoothing=0.1).label_smoothing == 0.1
+
+
 def test_every_field_is_reachable_from_json():
     names = {f.name for f in dataclasses.fields(Config)}
     assert names == set(json.loads(Config().to_json()))
