@@ -150,7 +150,16 @@ def _epoch_limit(epochs, minutes, steps):
 
 
 def _class_count(dataset):
-    return len(dataset.class_names or []) or int(dataset.y.max()) + 1
+    """The classes a conditional GAN of `dataset` has: its labels must count them from 0."""
+    if dataset.class_names:
+        return len(dataset.class_names)
+    count, present = int(dataset.y.max()) + 1, np.unique(dataset.y)
+    if len(present) < count:
+        raise ValueError(f"{dataset.name}'s labels number {len(present)} classes from 0 to "
+                         f"{count - 1}, with gaps: a conditional GAN would have {count} "
+                         f"classes. Number them 0..{len(present) - 1} (np.unique(y, "
+                         f"return_inverse=True)[1]) or train with --unconditional")
+    return count
 
 
 def _folder_options(options, dataset, meta):

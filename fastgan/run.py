@@ -50,8 +50,9 @@ class RunFolder:
         self._last_checkpoint = 0.0
         self._started = None
         self.trained_before = trained_seconds(gan)
-        self._z = grid_noise(gan.config, 100 if dataset.kind == "image" else 2000)
         C = gan.config.n_classes
+        # a grid of 100 images (a row per class, at least one image each), or 2000 points
+        self._z = grid_noise(gan.config, max(100, C) if dataset.kind == "image" else 2000)
         self._labels = class_rows(C, len(self._z)) if C else None
         self.frames = sorted(glob.glob(os.path.join(out, "samples", "*.png")))
 

@@ -343,6 +343,22 @@ def test_a_conditional_run_on_some_digits_has_a_class_per_digit(tmp_path, capsys
                                   gan.generate(3, labels=1, seed=1))
 
 
+@pytest.mark.parametrize("labels, ok", [(np.arange(150), True), (np.arange(150) * 1000, False)])
+def test_labels_must_count_classes_from_0_and_many_classes_draw(tmp_path, capsys, labels, ok):
+    data = tmp_path / "many.npz"
+    x = np.random.default_rng(0).integers(0, 256, (150, 784), dtype=np.uint8)
+    np.savez(data, x=x, y=labels)
+    code, _, err = run_cli(["train", "--dataset", data, *TINY_NET, "--steps", "2", "--out",
+                            tmp_path / "run"], capsys)
+    if ok:  # a grid row per class: 150 rows of one image
+        assert code == 0, err
+        assert GAN.load(tmp_path / "run" / "checkpoint.npz").config.n_classes == 150
+        assert list((tmp_path / "run" / "samples").glob("*.png"))
+    else:
+        assert_one_line_error(code, err)
+        assert "with gaps: a conditional GAN would have 149001 classes" in err
+
+
 # --- timed runs resumed -------------------------------------------------------------------
 def test_a_timed_run_resumed_goes_on_for_its_time_left(images, tmp_path, capsys):
     out = tmp_path / "timed run"
