@@ -196,17 +196,21 @@ def _eval_options(options, dataset, meta):
 
 
 def _resume_job(out, options):
-    changed = sorted(k for k, v in config_options(options).items() if v is not None)
-    if changed or options.get("preset") or options.get("dataset") or options.get("digits"):
+    # --threads changes no result (kernels.dense.blocks), so a resumed run may take it
+    given = {k: v for k, v in config_options(options).items() if k != "threads"}
+    given.update({k: options.get(k) for k in ("preset", "dataset", "digits")})
+    given.update({k: options.get(k) or None for k in ("conditional", "unconditional")})
+    changed = sorted(k for k, v in given.items() if v is not None)
+    if changed:
         raise ValueError("--resume continues the run as it was configured; drop the other "
-                         f"options ({', '.join(changed) or 'dataset/digits/preset'}) or start a "
-                         "new run in another --out")
+                         f"options ({', '.join(changed)}) or start a new run in another --out")
     _check_length(options)
     path = os.path.join(out, CHECKPOINT)
     if not os.path.exists(path):
         raise ValueError(f"nothing to resume: {path} does not exist")
     meta = read_meta(out)
-    gan = GAN.load(path)
+    threads = options.get("threads")
+    gan = GAN.load(path) if threads is None else GAN.load(path, threads=threads)
     dataset = _load_run_data(meta["dataset"], meta.get("digits"), gan.config.seed,
                              meta.get("points") or 10000)
     _check_fits(gan.config, dataset)

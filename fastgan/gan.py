@@ -360,9 +360,14 @@ class GAN:
     @classmethod
     def load(cls, path, **gan_options):
         """Load a GAN saved with `save`; training continues where it stopped (see `fit`).
-        The entries saved with `extra_state` are in the loaded GAN's `extra_state`."""
+        The entries saved with `extra_state` are in the loaded GAN's `extra_state`.
+        `threads` (an option besides gan_options) runs it on that many threads, which
+        changes no result."""
         from .resume import expected_arrays, unpack_run
+        threads = gan_options.pop("threads", None)
         config, arrays, state = load_checkpoint(path, expected_arrays)
+        if threads is not None:
+            config = config.replace(threads=threads)
         gan = cls.from_config(config, **gan_options)
         unpack_run(gan, arrays, state, path)
         return gan

@@ -161,3 +161,17 @@ def test_cli_resume_refuses_changed_options(images, tmp_path, capsys):
     assert main(["train", "--out", str(out), "--resume", "--lr", "0.1"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("fastgan: error: --resume continues the run") and "learning_rate" in err
+    assert main(["train", "--out", str(out), "--resume", "--unconditional"]) == 1
+    assert "(unconditional)" in capsys.readouterr().err
+
+
+def test_cli_resume_takes_a_thread_count_which_changes_no_result(images, tmp_path):
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert main([*cli_args(images), "--out", str(whole), "--epochs", "2"]) == 0
+    assert main([*cli_args(images), "--out", str(parts), "--epochs", "1"]) == 0
+    assert main(["train", "--out", str(parts), "--resume", "--epochs", "2", "--threads", "1",
+                 "--no-progress"]) == 0
+    a, b = GAN.load(whole / "checkpoint.npz"), GAN.load(parts / "checkpoint.npz")
+    assert b.config.threads == 1
+    for k, v in a.state_dict().items():
+        np.testing.assert_array_equal(v, b.state_dict()[k], err_msg=k)
