@@ -13,21 +13,23 @@ def atomic_path(path):
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     base, suffix = os.path.splitext(os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{suffix}", dir=folder)
-    os.close(fd)
+    tmp = None
     try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{suffix}", dir=folder)
+        os.close(fd)
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        try:
-            os.replace(tmp, path)
-        except OSError as e:  # name the target, not the temporary file
-            raise OSError(e.errno, f"cannot write {path}: {e.strerror}") from None
+        os.replace(tmp, path)
+    except OSError as e:  # a full disk, a read-only folder: name the target, not the temporary
+        if e.errno is None:
+            raise
+        raise OSError(e.errno, f"cannot write {path}: {e.strerror}") from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
 
 

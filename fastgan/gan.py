@@ -314,6 +314,9 @@ class GAN:
         the classes take turns (0, 1, ..., C-1, 0, ...).
         """
         n = _positive_int("n", n)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                                 or seed < 0):
+            raise ValueError(f"seed={seed!r} must be an int >= 0 (or None)")
         rng = self._sample_rng if seed is None else np.random.default_rng(seed)
         z = draw_latent(rng, self.config, np.empty((n, self.config.z_width)))
         labels = self._sample_labels(n, labels)

@@ -1,4 +1,5 @@
 """Checkpoints: exact round trips, atomic writes, and hostile files refused without running code."""
+import errno
 import io
 import json
 import os
@@ -12,6 +13,7 @@ import pytest
 
 from fastgan import GAN
 from fastgan.checkpoint import CheckpointError
+from fastgan.fileio import atomic_path
 from fastgan.threads import available_cores
 from helpers import FEATURES, small_gan, uniform_data
 
@@ -355,6 +357,17 @@ def test_non_finite_parameters_are_refused(saved, tmp_path, member):
     value[1] = np.nan
     load_fails(write_members(tmp_path / "n.npz", {**saved[1], member: value}),
                f"{member} holds NaN")
+
+
+@pytest.mark.parametrize("where", ["writing", "making the folder"])
+def test_a_write_that_fails_names_its_target_and_leaves_nothing(tmp_path, monkeypatch, where):
+    target = tmp_path / "sub" / "x.png"
+    if where == "making the folder":
+        (tmp_path / "sub").write_text("a file where the folder should be")
+    with pytest.raises(OSError, match=f"cannot write {re.escape(str(target))}: "):
+        with atomic_path(target) as tmp:
+            raise OSError(errno.ENOSPC, "No space left on device", tmp)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["sub"]
 
 
 def test_a_save_that_cannot_land_names_its_target(tmp_path):

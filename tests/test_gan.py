@@ -162,6 +162,12 @@ def test_generate_rejects_non_positive_n(n):
         small_gan().generate(n)
 
 
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "3"])
+def test_generate_names_a_bad_seed(seed):
+    with pytest.raises(ValueError, match=re.escape(f"seed={seed!r} must be an int >= 0")):
+        small_gan().generate(2, seed=seed)
+
+
 def test_state_dict_keys_shapes_and_copies():
     gan = small_gan(g_layers=[4, 8, 12, FEATURES])
     sd = gan.state_dict()

@@ -59,7 +59,8 @@ def _real_images(dataset, digits):
     if dataset is not None and dataset not in _DIGIT_SETS:
         raise ValueError(f"dataset={dataset!r}: image metrics use an MNIST digit classifier, "
                          f"so they apply to GANs trained on {' or '.join(_DIGIT_SETS)}; "
-                         f"pass dataset=None for digit images from elsewhere")
+                         f"for digit images from elsewhere, pass dataset=None (fastgan eval: "
+                         f"--dataset mnist-sample)")
     if digits is None:
         return None
     return load_dataset("mnist-sample", digits=digits).scaled()
@@ -68,7 +69,7 @@ def _real_images(dataset, digits):
 def _toy_for(dataset, features):
     if dataset is None:
         raise ValueError(f"the GAN makes {features}-d points, so it learned a toy set; "
-                         f"name it with dataset= (one of {', '.join(TOY_SETS)}; a run "
+                         f"name it with dataset= or --dataset (one of {', '.join(TOY_SETS)}; a run "
                          f"folder's config.json records it under \"dataset\")")
     toy = dataset if isinstance(dataset, ToySet) else TOY_SETS.get(dataset)
     if toy is None:
