@@ -5,7 +5,7 @@ import shlex
 import numpy as np
 
 from .config import Config
-from .data import load_dataset, renumber_classes
+from .data import SPECS, load_dataset, renumber_classes
 from .fileio import atomic_path
 from .gan import GAN
 from .grid import class_rows
@@ -132,6 +132,8 @@ def prepare_train(options):
     config = Config.from_dict(fields)
     _check_fits(config, dataset)
     gan = GAN.from_config(config)
+    if os.path.exists(spec) and spec not in SPECS:  # a file or folder: resumable from anywhere
+        spec = os.path.abspath(spec)
     meta = {"dataset": spec, "digits": options.get("digits"), "preset": name,
             "epochs": epochs, "minutes": minutes, "steps": steps, "points": len(dataset.x)}
     folder = RunFolder(gan, dataset, out, meta, **_folder_options(options, dataset, meta))

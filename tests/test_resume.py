@@ -154,6 +154,19 @@ def test_cli_resume_keeps_the_metrics_of_the_first_part(images, tmp_path):
     assert [json.loads(line)["step"] for line in lines] == list(range(1, 13))
 
 
+def test_cli_resume_finds_a_relative_data_file_from_another_folder(images, tmp_path,
+                                                                   monkeypatch):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "d.npz").write_bytes(images.read_bytes())
+    monkeypatch.chdir(tmp_path / "a")
+    args = cli_args("d.npz")
+    assert main([*args, "--out", str(tmp_path / "run"), "--epochs", "1"]) == 0
+    monkeypatch.chdir(tmp_path / "b")
+    assert main(["train", "--out", str(tmp_path / "run"), "--resume", "--epochs", "2",
+                 "--no-progress"]) == 0
+
+
 def test_cli_resume_refuses_changed_options(images, tmp_path, capsys):
     out = tmp_path / "run"
     assert main([*cli_args(images), "--out", str(out), "--epochs", "1"]) == 0
