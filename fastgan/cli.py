@@ -255,8 +255,13 @@ def _sweep(args, parser):
               f"resume with: fastgan sweep --out {args.out} --resume", file=sys.stderr)
         return 130
     print(result["report"])
+    failed = [r for r in result["ran"] if r["status"] == "failed"]
     print(f"{len(result['ran'])} trials run; results, report.md and report.png are in "
           f"{args.out}")
+    if failed:  # a diverged trial is a result; a failed one did not run as asked
+        print(f"fastgan: error: {len(failed)} of {len(result['ran'])} trials failed; the "
+              f"first: {failed[0]['error']}", file=sys.stderr)
+        return EXIT_RUNTIME
     return 0
 
 

@@ -62,6 +62,8 @@ def test_random_draws_are_reproducible_and_in_range():
     (SweepSpec(set={"minutes": -1}), "minutes=-1 must be a number > 0"),
     (SweepSpec(set={"preset": "fast"}), "preset 'fast' is not known"),
     (SweepSpec(set={"digits": "3,5"}), "digits='3,5' must be a list of ints"),
+    (SweepSpec(grid={"dataset": ["ring8", "ring9"]}),
+     "dataset='ring9' is neither a data set (mnist-sample"),
 ])
 def test_bad_specs_fail_before_anything_runs(spec, message):
     with pytest.raises(SweepSpecError) as info:
@@ -88,10 +90,11 @@ def test_sweep_file_reads_tables_and_flags_override(tmp_path):
     ("dataset = ", "not valid TOML"),
     ("datset = 'grid25'", "unknown key(s) datset"),
     ("[set]\nminutes = 1\n[grid]\nminutes = [1, 2]", "more than once"),
+    ("dataset = 'r\xe9ng8'", "is not UTF-8 text (byte 12"),
 ])
 def test_bad_sweep_files_name_the_problem(tmp_path, text, message):
     path = tmp_path / "bad.toml"
-    path.write_text(text)
+    path.write_bytes(text.encode("latin-1"))
     with pytest.raises(SweepSpecError) as info:
         load_sweep_file(path).trials()
     assert message in str(info.value)
@@ -122,6 +125,16 @@ def test_cli_bad_spec_exits_nonzero_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("fastgan: error: trial (loss='huber', seed=0)") and "\n" not in err
     assert not (tmp_path / "s").exists()
+
+
+def test_a_sweep_with_failed_trials_exits_nonzero(tmp_path, capsys, monkeypatch):
+    records = [{"status": "done"}, {"status": "failed", "error": "ValueError: no data"}]
+    monkeypatch.setattr(fastgan.sweep, "run_sweep",
+                        lambda *a, **k: {"ran": records, "report": "(report)"})
+    code = main(["sweep", "--dataset", "ring8", "--epochs", "1", "--grid", "loss=hinge",
+                 "--out", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 1 and "1 of 2 trials failed; the first: ValueError: no data" in err
 
 
 def test_resume_with_a_new_spec_is_a_usage_error(tmp_path, capsys):

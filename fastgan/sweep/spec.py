@@ -8,12 +8,14 @@ message rather than in the middle of the night on a worker.
 import dataclasses
 import itertools
 import math
+import os
 import re
 import tomllib
 
 import numpy as np
 
 from ..config import Config
+from ..data import SPECS
 from ..presets import apply_unconditional, default_preset, preset, split_run_keys
 
 RUN_OPTIONS = ("dataset", "digits", "preset", "minutes", "epochs")
@@ -121,6 +123,9 @@ def load_sweep_file(path):
         raise SweepSpecError(f"cannot read sweep file {path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise SweepSpecError(f"sweep file {path} is not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise SweepSpecError(f"sweep file {path} is not UTF-8 text (byte {e.start}: "
+                             f"{e.reason})") from None
     return spec_from_dict(data, where=f"sweep file {path}")
 
 
@@ -186,8 +191,12 @@ def _check_run_options(options):
             raise ValueError(f"minutes={m!r} must be a number > 0")
     if "epochs" in options:
         _check_int("epochs", options["epochs"], 1)
-    if not isinstance(options.get("dataset", ""), str):
-        raise ValueError(f"dataset={options['dataset']!r} must be a name or a path")
+    dataset = options.get("dataset")
+    if dataset is not None and not isinstance(dataset, str):
+        raise ValueError(f"dataset={dataset!r} must be a name or a path")
+    if dataset is not None and dataset not in SPECS and not os.path.exists(dataset):
+        raise ValueError(f"dataset={dataset!r} is neither a data set ({', '.join(SPECS)}) nor "
+                         f"a file or folder here")
     digits = options.get("digits")
     if digits is not None and not (isinstance(digits, list) and all(
             isinstance(d, int) and not isinstance(d, bool) for d in digits)):
