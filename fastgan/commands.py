@@ -373,5 +373,7 @@ def evaluate(checkpoint, n=10000, seed=0, dataset=None, digits=None):
 def retrain_classifier(out_path, epochs=None, seed=0, progress=None):
     """Retrain the evaluation classifier on the embedded data; return its report."""
     from .evaluation import train_classifier
+    if os.path.splitext(out_path)[1].lower() != ".npz":  # before minutes of training
+        raise ValueError(f"--out {out_path!r} must end in .npz (the classifier's weights)")
     options = {} if epochs is None else {"epochs": epochs}
     return train_classifier(out_path=out_path, seed=seed, progress=progress, **options)

@@ -1,4 +1,5 @@
 """The MNIST digit classifier: shipped weights, the weights-file loader, and its training."""
+import os
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from fastgan import evaluation
+from fastgan.cli import main
 from fastgan.data import load_dataset
 from fastgan.evaluation import ClassifierError, load_classifier, split_rows, train_classifier
 from fastgan.evaluation.classifier import SIZES, Classifier
@@ -191,13 +193,20 @@ def test_outlier_images_are_noise_in_the_pixel_range():
 def test_train_classifier_smoke(tmp_path):
     """One epoch on 500 images: the loop runs, reports, saves a loadable file."""
     seen = []
-    result = train_classifier(out_path=tmp_path / "c.npz", epochs=1, n_train=500,
-                              progress=seen.append)
+    out = tmp_path / "new" / "C.NPZ"  # its folder made, its name kept as given
+    result = train_classifier(out_path=out, epochs=1, n_train=500, progress=seen.append)
     assert [s["epoch"] for s in seen] == [1]
     assert result["n_train"] == 500 and result["n_holdout"] == 2000
     assert result["accuracy"] > 0.5  # chance is 0.1
-    clf = load_classifier(tmp_path / "c.npz")
+    assert result["path"] == str(out) and os.listdir(out.parent) == ["C.NPZ"]
+    clf = load_classifier(out)
     assert clf.net.params.dtype == np.float32
+
+
+def test_cli_train_classifier_wants_an_npz_before_it_trains(tmp_path, capsys):
+    assert main(["train-classifier", "--out", str(tmp_path / "clf")]) == 1
+    assert "must end in .npz" in capsys.readouterr().err
+    assert not os.listdir(tmp_path)
 
 
 def test_train_classifier_learns_the_data_it_is_given(mnist):

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..backends import get_backend
 from ..data import float_rows
+from ..fileio import atomic_path
 from ..nets import MLP, Workspace, forward
 from ..npzfile import read_member
 from ..threads import thread_settings
@@ -128,11 +129,13 @@ class Classifier:
         return float(np.mean(self.predict(images) == np.asarray(labels)))
 
     def save(self, path, **meta):
-        """Write the weights (and float scalars `meta`, e.g. accuracy) with np.savez."""
+        """Write the weights (and float scalars `meta`, e.g. accuracy) with np.savez, to
+        `path` exactly (np.savez given a name would add .npz) and atomically."""
         arrays = {f"w{l}": w for l, w in enumerate(self.net.weights)}
         arrays.update({f"b{l}": b for l, b in enumerate(self.net.biases)})
         arrays.update({k: np.float64(v) for k, v in meta.items()})
-        np.savez(path, format=np.array(FORMAT), alpha=np.float64(self.net.alpha), **arrays)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, format=np.array(FORMAT), alpha=np.float64(self.net.alpha), **arrays)
 
 
 def softmax(logits):
