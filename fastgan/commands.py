@@ -5,7 +5,7 @@ import shlex
 import numpy as np
 
 from .config import Config
-from .data import SPECS, load_dataset, renumber_classes
+from .data import IMAGE_SHAPE, SPECS, load_dataset, renumber_classes
 from .fileio import atomic_path
 from .gan import GAN
 from .grid import class_rows
@@ -327,14 +327,13 @@ def sample(checkpoint, n, out, seed=None, label=None):
             np.save(f, x)  # a file, not a name: np.save would add ".npy" to "x.NPY"
         return out
     from .plots import save_image_grid, save_toy_plot
-    side = int(round(np.sqrt(x.shape[1])))
-    if side * side == x.shape[1] and gan.config.g_output == "tanh":
+    if x.shape[1] == np.prod(IMAGE_SHAPE) and gan.config.g_output == "tanh":
         if rows:
             per_row = -(-n // C)
             x = _pad_rows(x, labels, C, per_row)
-            save_image_grid(x, out, (side, side), ncols=per_row, row_labels=names)
+            save_image_grid(x, out, IMAGE_SHAPE, ncols=per_row, row_labels=names)
         else:
-            save_image_grid(x, out, (side, side))
+            save_image_grid(x, out, IMAGE_SHAPE)
     else:
         save_toy_plot(x, None, out)
     return out

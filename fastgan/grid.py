@@ -12,5 +12,6 @@ def grid_noise(config, n):
 
 
 def class_rows(classes, n):
-    """Labels (n,) that lay n samples out one row per class: 0, 0, ..., 1, 1, ..."""
-    return np.repeat(np.arange(classes), -(-n // classes))[:n]
+    """Labels (n,) that lay n samples out one row per class: 0, 0, ..., 1, 1, ..., each class
+    as many times as the others or once more, so no row is left empty while n >= classes."""
+    return np.sort(np.arange(n) % classes)

@@ -15,6 +15,7 @@ from fastgan import GAN
 from fastgan.checkpoint import CheckpointError
 from fastgan.cli import build_parser, main
 from fastgan.data import Dataset, load_dataset
+from fastgan.grid import class_rows
 from fastgan.run import read_meta
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -181,6 +182,24 @@ def test_sample_to_png(run, tmp_path, capsys):
                             tmp_path / "grid.png"], capsys)
     assert code == 0, err
     assert (tmp_path / "grid.png").read_bytes()[:8] == PNG
+
+
+def test_sample_draws_points_of_a_tanh_toy_gan_as_a_plot(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    assert run_cli(["train", "--dataset", "bimodal", "--g-output", "tanh", "--steps", "2",
+                    "--no-progress", "--out", out], capsys)[0] == 0
+    drawn = []
+    monkeypatch.setattr("fastgan.plots.save_toy_plot", lambda x, toy, path: drawn.append(x))
+    monkeypatch.setattr("fastgan.plots.save_image_grid", lambda *a, **k: drawn.append(None))
+    assert run_cli(["sample", out, "--out", tmp_path / "p.png"], capsys)[0] == 0
+    assert len(drawn) == 1 and drawn[0].shape == (100, 1)  # not a grid of 1-pixel images
+
+
+def test_class_rows_give_every_class_a_row():
+    labels = class_rows(10, 15)
+    assert np.bincount(labels).tolist() == [2] * 5 + [1] * 5
+    assert (np.diff(labels) >= 0).all()
+    np.testing.assert_array_equal(class_rows(10, 100), np.repeat(np.arange(10), 10))
 
 
 # --- errors -------------------------------------------------------------------------------
