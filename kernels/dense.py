@@ -27,6 +27,7 @@ _MIN_ROWS = 8  # smaller row blocks cost more in BLAS calls than their core save
 _COLUMN_STEP = 16  # column blocks are whole SIMD vectors wide (16 float32 = 64 bytes)
 COLUMN_MIN_WEIGHTS = 1 << 15
 PARALLEL_MIN_MACS = 1 << 18
+ROW_BLOCK_ROWS = 64  # rows per core from which a wide product is cut into rows
 
 
 def blocks(size, step):
@@ -44,8 +45,12 @@ def blocks(size, step):
 def forward_cut(n, k, m):
     """(by_columns, block length) of a forward product (n, k) @ (k, m): columns when w is
     wider than the batch is tall and too big to stay in cache, since a core packing half of
-    w moves fewer bytes than one packing all of it beside half of x; rows otherwise."""
-    if m > n and k * m >= COLUMN_MIN_WEIGHTS:
+    w moves fewer bytes than one packing all of it beside half of x; rows otherwise, and
+    when each core's share of the rows is ROW_BLOCK_ROWS tall or more, which uses each
+    packed piece of w often enough (D's 128-row products of GAN L: 1.03x its whole step,
+    docs/benchmarks.md)."""
+    tall = n // numba.config.NUMBA_NUM_THREADS >= ROW_BLOCK_ROWS
+    if m > n and k * m >= COLUMN_MIN_WEIGHTS and not tall:
         return True, blocks(m, _COLUMN_STEP)
     return False, blocks(n, _MIN_ROWS)
 
