@@ -5,7 +5,7 @@ import shlex
 import numpy as np
 
 from .config import Config
-from .data import IMAGE_SHAPE, SPECS, load_dataset, renumber_classes
+from .data import IMAGE_SHAPE, SPECS, class_digits, load_dataset, renumber_classes
 from .fileio import atomic_path
 from .gan import GAN
 from .grid import class_rows
@@ -311,8 +311,7 @@ def sample(checkpoint, n, out, seed=None, label=None):
     if label is not None and C == 0:
         raise ValueError(f"{checkpoint} is not a conditional GAN; drop --digit")
     digits = run_dataset(checkpoint)[1] if C else None
-    if digits is not None:  # numbered in their order, as `renumber_classes` numbers them
-        digits = list(dict.fromkeys([digits] if isinstance(digits, int) else digits))
+    digits = None if digits is None else class_digits(digits)
     names = [str(d) for d in digits] if digits else [str(c) for c in range(C)]
     if label is not None and digits:
         if label not in digits:

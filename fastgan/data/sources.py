@@ -291,7 +291,7 @@ def renumber_classes(dataset, digits):
     """`dataset`, its rows those of `digits` (see `select_digits`), with the labels renumbered
     0, 1, ... in the order of `digits` and named after them: a conditional GAN trained on it
     has a class per digit kept, not ten classes of which most never saw data."""
-    kept = list(dict.fromkeys(_int_list(digits)))
+    kept = class_digits(digits)
     lookup = np.full(max(kept) + 1, -1, np.int64)
     lookup[kept] = np.arange(len(kept))
     if dataset.y is None or dataset.y.max() >= len(lookup) or (lookup[dataset.y] < 0).any():
@@ -299,6 +299,12 @@ def renumber_classes(dataset, digits):
                          f"{kept}; select those digits first")
     names = [dataset.class_names[d] if dataset.class_names else str(d) for d in kept]
     return replace(dataset, y=lookup[dataset.y], class_names=names)
+
+
+def class_digits(digits):
+    """The distinct `digits` in the order given: class c of `renumber_classes` is digit
+    class_digits(digits)[c]."""
+    return list(dict.fromkeys(_int_list(digits)))
 
 
 def _int_list(digits):
