@@ -3,7 +3,6 @@ import argparse
 import gc
 import json
 import os
-import shlex
 import signal
 import sys
 import warnings
@@ -186,8 +185,7 @@ def _kept_checkpoint(args):
     out = getattr(args, "out", None) or "fastgan-run"
     if args.command != "train" or not os.path.exists(os.path.join(out, commands.CHECKPOINT)):
         return ""
-    return (f"; {out} keeps its last checkpoint: resume with fastgan train --out "
-            f"{shlex.quote(out)} --resume")
+    return f"; {out} keeps its last checkpoint: resume with {commands.resume_command(out)}"
 
 
 def run():

@@ -86,13 +86,18 @@ class TrainJob:
         head = {"done": "finished", "time": "time is up", "stopped": "stopped"}[reason]
         text = (f"{head} at epoch {tr.epoch}, step {tr.step}; samples, losses.png and "
                 f"checkpoint.npz are in {out}")
-        resume = f"fastgan train --out {shlex.quote(out)} --resume"
+        resume = resume_command(out)
         if reason == "time":
             minutes = self.folder.meta.get("minutes") or self.minutes  # the run's length
             text += f"\ntrain on with: {resume} --minutes {minutes:.3g}"
         elif reason != "done":
             text += f"\nresume with: {resume}"
         return text
+
+
+def resume_command(out):
+    """The command that resumes the run in folder `out`, quoted for a shell."""
+    return f"fastgan train --out {shlex.quote(os.fspath(out))} --resume"
 
 
 def prepare_train(options):

@@ -387,6 +387,11 @@ def test_extra_state_may_not_replace_the_runs_own(data, tmp_path):
     assert small_gan().extra_state == {}
 
 
+def test_the_run_state_list_names_what_a_checkpoint_packs():
+    from fastgan.resume import RUN_STATE, pack_run
+    assert set(pack_run(small_gan())[1]) == set(RUN_STATE)  # so extra_state is the rest
+
+
 @pytest.mark.parametrize("text", ["{", "[]", "null", "{}"])
 def test_bad_state_text(saved, tmp_path, text):
     load_fails(write_members(tmp_path / "s.npz", {**saved[1], "state": np.array(text)}), "state")
