@@ -85,8 +85,8 @@ class Engine:
     def d_step(self, data, idx, labels=None):
         """Update D on real rows data[idx] (labels[idx] when conditional) and a fresh fake
         batch; return D's loss."""
-        n, f = self.n, self.f
-        self._gather(data, idx, self.x_d[:n, :f])
+        n = self.n
+        self._gather(data, idx, self.x_d[:n])
         draw_latent(self.rng, self.cfg, self.z[:, :self.cfg.z_width], self.be.normals_from_raw)
         if self.C:
             self.labels[:n] = labels[idx]
@@ -135,14 +135,15 @@ class Engine:
                  step=self._step("G", **ema))
         return loss
 
-    def _gather(self, data, idx, out):
-        """out = data[idx], the real rows of a batch; uint8 pixels scaled to [-1, 1]."""
+    def _gather(self, data, idx, rows):
+        """rows[:, :f] = data[idx], the real rows of a batch; uint8 pixels scaled to
+        [-1, 1]. `rows` are whole rows of D's input (the gather kernel vectorises on them)."""
         if data.dtype == np.uint8:
-            self.be.gather_scaled(data, idx, out)
+            self.be.gather_scaled(data, idx, rows)
         elif self.direct:  # "clip" spares take a buffered copy; idx is always in range
-            np.take(data, idx, axis=0, out=out, mode="clip")
+            np.take(data, idx, axis=0, out=rows, mode="clip")
         else:
-            out[...] = data[idx]
+            rows[:, :self.f] = data[idx]
 
     def _step(self, name, **more):
         """The optimizer step of network `name` ("G" or "D") for `backward` to apply, counting

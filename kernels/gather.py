@@ -18,8 +18,12 @@ _FORMS = {np.dtype(np.float32): (127.5, 0.0), np.dtype(np.float64): (0.0, 1.0)}
 
 
 def gather_scaled(data, idx, out):
-    """out[i] = data[idx[i]] scaled from 0..255 to [-1, 1]. data (N, f) uint8, idx (n,),
-    out (n, f) float32 or float64."""
+    """out[i, :f] = data[idx[i]] scaled from 0..255 to [-1, 1]. data (N, f) uint8, idx (n,),
+    out (n, f) or wider, float32 or float64: its columns past f stay as they are.
+
+    Give a wider out rather than a view of its first f columns: rows of a C-contiguous
+    array compile to SIMD code, rows of a view to scalar code (a conditional GAN's 64 rows
+    of MNIST took 22 us against 85 us)."""
     _check(data, idx, out)
     _gather_unchecked(data, idx, out)
 
@@ -37,6 +41,7 @@ gather_scaled.unchecked = _gather_unchecked  # for callers whose arrays fit by c
 def _check(data, idx, out):
     name = "gather_scaled"
     rows, f = checks.matrix(name, "data", data)
+    n, width = checks.matrix(name, "out", out)
     if data.dtype != np.uint8:
         raise checks.KernelArgumentError(f"{name}: data must be uint8 pixels; got {data.dtype}")
     if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
@@ -45,7 +50,10 @@ def _check(data, idx, out):
     if idx.size and (idx.min() < 0 or idx.max() >= rows):
         raise checks.KernelArgumentError(f"{name}: idx must lie in 0..{rows - 1}; found "
                                          f"{idx.min()}..{idx.max()}")
-    checks.shape(name, "out", out, (idx.size, f))
+    if n != idx.size or width < f:
+        raise checks.KernelArgumentError(f"{name}: out must have {idx.size} rows (one per "
+                                         f"index) and at least data's {f} columns; got "
+                                         f"shape {out.shape}")
     checks.floats(name, out=out)
     checks.writable_rows(name, "out", out)
 
@@ -53,13 +61,13 @@ def _check(data, idx, out):
 @njit(cache=True, parallel=True, error_model="numpy")  # numpy: no zero check on the division
 def _gather_parallel(data, idx, before, half, after, out):
     for i in prange(out.shape[0]):
-        _scale_row(data[idx[i]], before, half, after, out[i])
+        _scale_row(data[idx[i]], before, half, after, out[i, :data.shape[1]])
 
 
 @njit(cache=True, error_model="numpy")
 def _gather_serial(data, idx, before, half, after, out):
     for i in range(out.shape[0]):
-        _scale_row(data[idx[i]], before, half, after, out[i])
+        _scale_row(data[idx[i]], before, half, after, out[i, :data.shape[1]])
 
 
 @njit(cache=True, inline="always", error_model="numpy")

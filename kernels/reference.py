@@ -102,9 +102,9 @@ def _softplus(l):
 
 
 def gather_scaled(data, idx, out):
-    """out = rows idx of uint8 data (N, f) scaled to [-1, 1] as `scale_images` scales them
-    (in float64), in out's dtype."""
-    out[...] = _pixel_scale(out.dtype)[data[idx]]
+    """out[:, :f] = rows idx of uint8 data (N, f) scaled to [-1, 1] as `scale_images` scales
+    them (in float64), in out's dtype; out's columns past f stay as they are."""
+    out[:, :data.shape[1]] = _pixel_scale(out.dtype)[data[idx]]
 
 
 @functools.cache  # built once per dtype, not every step

@@ -311,24 +311,26 @@ def test_clip_update_matches_reference(size, dtype, c):
 
 # --- gather_scaled ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("strided_out", [False, True], ids=["rows", "columns_of_wider"])
+@pytest.mark.parametrize("out_kind", ["rows", "view_of_wider", "wider"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, f", [(1, 1), (7, 784), (64, 784), (33, 3)])
-def test_gather_scaled_matches_reference_and_scale_images(n, f, dtype, strided_out):
-    rng = np.random.default_rng([n, f, int(strided_out)])
+def test_gather_scaled_matches_reference_and_scale_images(n, f, dtype, out_kind):
+    """out may be exactly (n, f), a view of a wider array's first f columns, or the wider
+    array itself; either way only its first f columns are written."""
+    rng = np.random.default_rng([n, f, len(out_kind)])
     data = rng.integers(0, 256, (50, f), dtype=np.uint8)
     data[0, :2] = [0, 255][:f]  # both ends of the scale
     idx = rng.integers(0, 50, n)
     idx[0] = 0
     outs = []
     for kernel in (gather.gather_scaled, ref.gather_scaled):
-        buf = np.full((n, f + 3 * strided_out), np.nan, dtype)
-        kernel(data, idx, buf[:, :f])
+        buf = np.full((n, f + 3 * (out_kind != "rows")), np.nan, dtype)
+        kernel(data, idx, buf[:, :f] if out_kind == "view_of_wider" else buf)
         outs.append(buf)
     np.testing.assert_array_equal(outs[0], outs[1])
     # exactly what scaling the whole set to float64 and casting would give
     np.testing.assert_array_equal(outs[0][:, :f], (data[idx] / 127.5 - 1).astype(dtype))
-    assert np.isnan(outs[0][:, f:]).all()  # columns past the view stay untouched
+    assert np.isnan(outs[0][:, f:]).all()  # columns past the data's stay untouched
 
 
 @pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
@@ -495,7 +497,9 @@ BAD_CALLS = [  # (kernel, arguments, what the error names)
     (gather.gather_scaled, lambda: (np.zeros((10, 4)), np.array([0, 1]), _f32(2, 4)),
      "data must be uint8"),
     (gather.gather_scaled, lambda: (np.zeros((10, 4), np.uint8), np.array([0, 1]),
-                                    _f32(2, 3)), r"out has shape \(2, 3\)"),
+                                    _f32(2, 3)), r"at least data's 4 columns; got shape \(2, 3\)"),
+    (gather.gather_scaled, lambda: (np.zeros((10, 4), np.uint8), np.array([0, 1]),
+                                    _f32(3, 4)), r"out must have 2 rows"),
     (masks.dropout_mask, lambda: (np.zeros(3, np.uint64), 0.3, _f32(4, 4)), "takes 4 uint64"),
 ]
 
