@@ -9,7 +9,9 @@ import numbers
 import os
 from collections.abc import Mapping
 
+import matplotlib
 import numpy as np
+import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -73,8 +75,12 @@ def save_image_grid(images, path, image_shape=(28, 28), ncols=None, title=None,
     nrows, ncols = _grid_layout(len(images), ncols, row_labels, col_labels)
     fmt = _figure_format(path)
     grid = _tile(images, nrows, ncols)
-    fig = _grid_figure(grid, images.shape[1:], title, row_labels, col_labels)
-    _save(fig, path, fmt)
+    fig, ax, box = _grid_figure(grid, images.shape[1:], title, row_labels, col_labels)
+    if fmt == "png":
+        _save_grey_png(fig, grid, box, path)
+    else:
+        _show_grid(ax, grid)
+        _save(fig, path, fmt)
 
 
 def save_loss_curves(records, path, title=None, eval_records=None):
@@ -325,7 +331,9 @@ def _tile(images, nrows, ncols):
 
 
 def _grid_figure(grid, image_shape, title, row_labels, col_labels):
-    """A figure showing `grid` at a whole-number magnification, labels in fixed margins."""
+    """(figure, axes, box) for `grid` at a whole-number magnification, labels in fixed
+    margins; box (top, left, scale) places the magnified grid in the figure's pixels. The
+    axes span the grid's place, with the grid's pixel coordinates, but hold no image yet."""
     scale = max(1, _GRID_TARGET_PX // max(grid.shape))
     height, width = grid.shape[0] * scale, grid.shape[1] * scale
     row_labels = [] if row_labels is None else [str(s) for s in row_labels]
@@ -336,8 +344,8 @@ def _grid_figure(grid, image_shape, title, row_labels, col_labels):
     fig = _new_figure_px(left + width + 8, top + height + 8)
     fig_w, fig_h = fig.bbox.width, fig.bbox.height
     ax = fig.add_axes((left / fig_w, 8 / fig_h, width / fig_w, height / fig_h))
-    # whole-number magnification + nearest keeps every image pixel a crisp square
-    ax.imshow(grid, cmap="gray", vmin=0, vmax=255, interpolation="nearest", aspect="auto")
+    ax.set_xlim(-0.5, grid.shape[1] - 0.5)  # as imshow sets them: row 0 at the top
+    ax.set_ylim(grid.shape[0] - 0.5, -0.5)
     ax.set_frame_on(False)
     ax.tick_params(length=0, labelsize=9)
     h, w = image_shape
@@ -347,7 +355,31 @@ def _grid_figure(grid, image_shape, title, row_labels, col_labels):
     ax.set_xticks((w + 1) * np.arange(len(col_labels)) + (w - 1) / 2, col_labels)
     if title is not None:
         ax.set_title(title)
-    return fig
+    return fig, ax, (top, left, scale)
+
+
+def _show_grid(ax, grid):
+    # whole-number magnification + nearest keeps every image pixel a crisp square
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=255, interpolation="nearest", aspect="auto")
+
+
+# the grey each grid value becomes under _show_grid's colour map
+_GREYS = matplotlib.colormaps["gray"](np.arange(256) / 255, bytes=True)[:, 0]
+
+
+def _save_grey_png(fig, grid, box, path):
+    """Save the figure's labels with the magnified grid pasted into its place, as a grey
+    PNG: the same pixels as drawing the grid with `_show_grid`, in a quarter of the time
+    (matplotlib resamples the image, and a run draws a frame every 12 s of a timed run)."""
+    fig.canvas.draw()
+    # every colour of a grid figure is a grey, so one channel holds the picture
+    grey = np.asarray(fig.canvas.buffer_rgba())[:, :, 0].copy()
+    top, left, scale = box
+    grey[top:top + grid.shape[0] * scale, left:left + grid.shape[1] * scale] = \
+        np.repeat(np.repeat(_GREYS[grid], scale, axis=0), scale, axis=1)
+    with atomic_path(path) as tmp:
+        # zlib level 1: a quarter of the default level's time, for a few percent more bytes
+        PIL.Image.fromarray(grey).save(tmp, format="PNG", compress_level=1)
 
 
 def _plot_losses(ax, steps, d_loss, g_loss, epochs):

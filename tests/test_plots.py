@@ -6,6 +6,7 @@ import sys
 
 import imageio.v3 as iio
 import numpy as np
+import PIL.Image
 import pytest
 from matplotlib.figure import Figure
 
@@ -99,8 +100,31 @@ def test_save_image_grid_writes_png(tmp_path):
     plots.save_image_grid(images, path, title="epoch 1", row_labels=list("01"),
                           col_labels=[f"c{i}" for i in range(10)])
     image = _read_png(path)
-    assert image.ndim == 3 and image.shape[2] in (3, 4)
+    assert image.ndim == 2 and image.dtype == np.uint8  # a grey picture
     assert os.listdir(tmp_path) == ["grid.png"]
+
+
+@pytest.mark.parametrize("shape, n, kwargs", [
+    ((28, 28), 100, dict(ncols=10, title="epoch 3, step 140", row_labels=list("0123456789"))),
+    ((28, 28), 12, dict(row_labels=["T-shirt/top", "Trouser", "Bag"], col_labels=list("abcd"))),
+    ((5, 7), 9, {}),
+])
+def test_save_image_grid_png_has_the_pixels_matplotlib_draws(tmp_path, shape, n, kwargs):
+    """A PNG grid pastes the magnified grid into the drawn labels; the picture must be the
+    one matplotlib draws with the grid shown in its axes, pixel for pixel."""
+    images = np.random.default_rng(n).uniform(-1, 1, (n, shape[0] * shape[1]))
+    plots.save_image_grid(images, tmp_path / "g.png", shape, **kwargs)
+    stack = plots._as_image_stack(images, shape)
+    grid = plots._tile(stack, *plots._grid_layout(n, kwargs.get("ncols"),
+                                                  kwargs.get("row_labels"),
+                                                  kwargs.get("col_labels")))
+    fig, ax, _ = plots._grid_figure(grid, shape, kwargs.get("title"),
+                                    kwargs.get("row_labels"), kwargs.get("col_labels"))
+    plots._show_grid(ax, grid)
+    fig.canvas.draw()
+    drawn = np.asarray(fig.canvas.buffer_rgba())
+    assert (drawn[:, :, :3] == drawn[:, :, :1]).all() and (drawn[:, :, 3] == 255).all()
+    np.testing.assert_array_equal(_read_png(tmp_path / "g.png"), drawn[:, :, 0])
 
 
 def test_save_image_grid_infers_columns_from_row_labels(tmp_path):
@@ -271,19 +295,21 @@ def _fail_after_partial_write(path, *args, **kwargs):
     raise OSError("disk full")
 
 
-def _fail_savefig(fig, path, *args, **kwargs):
+def _fail_savefig(fig, path, *args, **kwargs):  # also stands in for PIL's Image.save
     _fail_after_partial_write(path)
 
 
-@pytest.mark.parametrize("save", [
-    lambda p: plots.save_image_grid(np.zeros((4, 784)), p),
-    lambda p: plots.save_loss_curves(_loss_records(5), p),
-    lambda p: plots.save_toy_plot(np.zeros((5, 2)), None, p),
+@pytest.mark.parametrize("save, writer", [
+    (lambda p: plots.save_image_grid(np.zeros((4, 784)), p), (PIL.Image.Image, "save")),
+    (lambda p: plots.save_image_grid(np.zeros((4, 784)), p.with_suffix(".pdf")),
+     (Figure, "savefig")),
+    (lambda p: plots.save_loss_curves(_loss_records(5), p), (Figure, "savefig")),
+    (lambda p: plots.save_toy_plot(np.zeros((5, 2)), None, p), (Figure, "savefig")),
 ])
-def test_failed_figure_write_leaves_old_file_and_no_temp(tmp_path, monkeypatch, save):
+def test_failed_figure_write_leaves_old_file_and_no_temp(tmp_path, monkeypatch, save, writer):
     path = tmp_path / "pic.png"
     path.write_bytes(b"old")
-    monkeypatch.setattr(Figure, "savefig", _fail_savefig)
+    monkeypatch.setattr(*writer, _fail_savefig)
     with pytest.raises(OSError, match="disk full"):
         save(path)
     assert os.listdir(tmp_path) == ["pic.png"] and path.read_bytes() == b"old"
