@@ -303,7 +303,37 @@ def test_console_script_returns_mains_code_and_skips_the_last_collection(tmp_pat
     assert result.stdout.split() == ["1", "True"], result.stderr
     assert_one_line_error(1, result.stderr)
     scripts = importlib.metadata.entry_points(group="console_scripts", name="fastgan")
-    assert [s.value for s in scripts] == ["fastgan.cli:run"]
+    assert [s.value for s in scripts] == ["fastgan.entry:run"]
+
+
+def test_importing_fastgan_loads_no_heavy_library():
+    """`import fastgan` stays light, so the console script's Ctrl-C handling is in place
+    before NumPy, Numba and matplotlib load; fastgan.GAN still loads on first use."""
+    script = ("import sys, fastgan; heavy = ('numpy', 'numba', 'matplotlib'); "
+              "print(*[m in sys.modules for m in heavy]); fastgan.GAN; fastgan.datasets; "
+              "print('numba' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == ["False", "False", "False", "True"], result.stderr
+
+
+def test_ctrl_c_while_the_command_loads_ends_quietly():
+    """SIGINT once NumPy has loaded, while the CLI's other libraries are still loading:
+    one line and exit 130, no traceback. (-X importtime reports each import as it ends.)"""
+    script = "import sys; from fastgan.entry import run; sys.exit(run())"
+    proc = subprocess.Popen([sys.executable, "-X", "importtime", "-c", script, "--help"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.split("|")[-1].strip() == "numpy":
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 130, "".join(lines) + rest
+    assert rest.strip().splitlines()[-1] == "fastgan: interrupted"
+    assert "Traceback" not in rest
 
 
 def test_usage_error_end_to_end(tmp_path):
