@@ -111,6 +111,8 @@ def build_parser():
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--dataset", help="what the GAN learned (default: from its run folder)")
     e.add_argument("--digits", type=_ints, help="digits it learned (default: from its run folder)")
+    e.add_argument("--classifier", help="a digit classifier's .npz from train-classifier "
+                   "(default: the shipped one)")
     e.add_argument("--json", action="store_true", help="print JSON")
     b = sub.add_parser("bench", help="time training steps against NumPy (and PyTorch/JAX)")
     b.add_argument("--full", action="store_true", help="the full plan: batches 64 and 256, "
@@ -209,7 +211,8 @@ def _train(args):
 
 
 def _eval(args):
-    metrics = commands.evaluate(args.checkpoint, args.n, args.seed, args.dataset, args.digits)
+    metrics = commands.evaluate(args.checkpoint, args.n, args.seed, args.dataset, args.digits,
+                                args.classifier)
     if args.json:
         print(json.dumps(metrics))
     else:

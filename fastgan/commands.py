@@ -363,14 +363,19 @@ def _pad_rows(x, labels, classes, per_row):
     return grid
 
 
-def evaluate(checkpoint, n=10000, seed=0, dataset=None, digits=None):
-    """Metrics of a checkpoint's samples; the data set comes from its run folder when known."""
-    from .evaluation import evaluate_checkpoint
+def evaluate(checkpoint, n=10000, seed=0, dataset=None, digits=None, classifier=None):
+    """Metrics of a checkpoint's samples; the data set comes from its run folder when known.
+    `classifier`: a weights file of `retrain_classifier` to judge digits by (default the
+    shipped one)."""
+    from .evaluation import evaluate_checkpoint, load_classifier
     checkpoint = checkpoint_file(checkpoint)
+    if classifier is not None:  # a bad file fails before any sampling
+        classifier = load_classifier(classifier)
     if dataset is None:
         dataset, run_digits = run_dataset(checkpoint)
         digits = digits or run_digits
-    return evaluate_checkpoint(checkpoint, n=n, seed=seed, dataset=dataset, digits=digits)
+    return evaluate_checkpoint(checkpoint, n=n, seed=seed, dataset=dataset, digits=digits,
+                               classifier=classifier)
 
 
 def retrain_classifier(out_path, epochs=None, seed=0, progress=None):

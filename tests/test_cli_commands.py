@@ -51,6 +51,34 @@ def test_eval_of_a_digit_run_reports_fid_beside_its_floor(digit_run, capsys):
     assert metrics["fid"] > metrics["fid_floor"] > 0
 
 
+@pytest.fixture(scope="module")
+def retrained_classifier(tmp_path_factory):
+    from fastgan.evaluation import train_classifier
+    path = tmp_path_factory.mktemp("clf") / "digits.npz"
+    train_classifier(out_path=path, epochs=1, n_train=500)
+    return path
+
+
+def test_eval_judges_by_a_retrained_classifier(digit_run, retrained_classifier, capsys):
+    """--classifier swaps the judge: the same samples land in another feature space."""
+    scores = []
+    for extra in ([], ["--classifier", str(retrained_classifier)]):
+        assert main(["eval", str(digit_run), "--n", "300", "--json", *extra]) == 0
+        scores.append(json.loads(capsys.readouterr().out))
+    assert scores[0]["fid"] != scores[1]["fid"]
+    assert scores[1]["fid"] > scores[1]["fid_floor"] > 0
+
+
+def test_eval_names_a_classifier_it_cannot_use(digit_run, ring_run, retrained_classifier,
+                                               tmp_path, capsys):
+    missing = tmp_path / "nope.npz"
+    assert main(["eval", str(digit_run), "--classifier", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert str(missing) in err and len(err.strip().splitlines()) == 1
+    assert main(["eval", str(ring_run), "--classifier", str(retrained_classifier)]) == 1
+    assert "image GANs only" in capsys.readouterr().err
+
+
 def test_eval_prints_a_report_for_people(digit_run, capsys):
     assert main(["eval", str(digit_run / "checkpoint.npz"), "--n", "300"]) == 0
     out = capsys.readouterr().out

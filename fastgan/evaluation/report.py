@@ -9,7 +9,7 @@ IMAGE_FEATURES = 784
 _DIGIT_SETS = ("mnist-sample", "mnist")
 
 
-def evaluate_gan(gan, n=10000, seed=0, dataset=None, digits=None):
+def evaluate_gan(gan, n=10000, seed=0, dataset=None, digits=None, classifier=None):
     """Generate `n` samples from a GAN and score them.
 
     Image GANs (784 outputs) are scored by `evaluate_images` against the embedded MNIST test
@@ -28,6 +28,9 @@ def evaluate_gan(gan, n=10000, seed=0, dataset=None, digits=None):
         "mnist-sample" (the classifier knows MNIST digits only).
     digits : int or list of int, optional
         Image GANs trained on some digits only: the real reference keeps those digits.
+    classifier : Classifier, optional
+        The digit classifier that judges an image GAN (`load_classifier(path)` loads one
+        saved by `train_classifier`); default the shipped one. Toy GANs take none.
 
     Returns
     -------
@@ -39,12 +42,16 @@ def evaluate_gan(gan, n=10000, seed=0, dataset=None, digits=None):
     features = gan.config.g_layers[-1]
     if features == IMAGE_FEATURES:
         real = _real_images(dataset, digits)
-        return evaluate_images(gan.generate(n, seed=seed), real=real, n=N_FID, seed=seed)
+        return evaluate_images(gan.generate(n, seed=seed), real=real, n=N_FID, seed=seed,
+                               classifier=classifier)
+    if classifier is not None:
+        raise ValueError(f"the GAN makes {features}-d points: a digit classifier judges "
+                         f"image GANs only; leave it out")
     toy = _toy_for(dataset, features)
     return evaluate_toy(gan.generate(n, seed=seed), toy)
 
 
-def evaluate_checkpoint(path, n=10000, seed=0, dataset=None, digits=None):
+def evaluate_checkpoint(path, n=10000, seed=0, dataset=None, digits=None, classifier=None):
     """Load a GAN checkpoint (``GAN.load(path)``) and score `n` of its samples.
 
     Parameters as in `evaluate_gan`; `path` is a checkpoint .npz file. Raises
@@ -52,7 +59,7 @@ def evaluate_checkpoint(path, n=10000, seed=0, dataset=None, digits=None):
     """
     from ..gan import GAN
     return evaluate_gan(GAN.load(path, verbose=False), n=n, seed=seed, dataset=dataset,
-                        digits=digits)
+                        digits=digits, classifier=classifier)
 
 
 def _real_images(dataset, digits):
