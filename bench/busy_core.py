@@ -3,11 +3,12 @@
     python bench/busy_core.py [--gans S] [--rounds 4] [--loads idle busy] [--peer-python PY]
 
 Each round times fastgan's float32 step (best of 7 runs, as `fastgan bench`'s table does) in
-fresh processes on Numba's TBB layer and on its OpenMP layer, taking turns, first on an idle
-machine and then with a spinning process held to the last core; with --peer-python, JAX's
-jitted step too. Prints each round, the medians and the median of the rounds' ratios. The
-spinning process stands for what a laptop runs beside a training run: a browser, a build,
-another training.
+fresh processes on Numba's TBB layer, on its OpenMP layer, and on OpenMP with threads that
+spin between parallel regions rather than sleep (OMP_WAIT_POLICY=active), taking turns,
+first on an idle machine and then with a spinning process held to the last core; with
+--peer-python, JAX's jitted step too. Prints each round, the medians and the median of the
+rounds' ratios. The spinning process stands for what a laptop runs beside a training run: a
+browser, a build, another training.
 """
 import argparse
 import json
@@ -21,7 +22,9 @@ from fastgan.benchmark import GANS
 from fastgan.peers import run_peer
 from support import REPEATS, STEPS
 
-LAYERS = ("tbb", "omp")
+# engine: (Numba threading layer, extra environment)
+ENGINES = {"tbb": ("tbb", {}), "omp": ("omp", {}),
+           "omp-active": ("omp", {"OMP_WAIT_POLICY": "active"})}
 _CHILD = ("import json, sys; from fastgan.benchmark import GANS, fastgan_turn; "
           "from fastgan.kernels.threading_layer import threading_layer; "
           "plan = {'steps': int(sys.argv[2]), 'repeats': int(sys.argv[3])}; "
@@ -34,9 +37,10 @@ _SPIN = ("import os, sys\n"
          "    pass\n")
 
 
-def fastgan_ms(gan, layer):
-    """fastgan's ms per step on `gan`, in a fresh process on threading layer `layer`."""
-    env = dict(os.environ, NUMBA_THREADING_LAYER=layer)
+def fastgan_ms(gan, engine):
+    """fastgan's ms per step on `gan`, in a fresh process on ENGINES[engine]."""
+    layer, extra = ENGINES[engine]
+    env = dict(os.environ, NUMBA_THREADING_LAYER=layer, **extra)
     done = subprocess.run([sys.executable, "-c", _CHILD, gan, str(STEPS[gan]), str(REPEATS)],
                           env=env, capture_output=True, text=True, check=True)
     ms, used = json.loads(done.stdout.strip().splitlines()[-1])
@@ -49,8 +53,8 @@ def one_round(gans, peer_python):
     """{(gan, engine): ms} for each GAN and engine, in turn."""
     times = {}
     for gan in gans:
-        for layer in LAYERS:
-            times[gan, layer] = fastgan_ms(gan, layer)
+        for engine in ENGINES:
+            times[gan, engine] = fastgan_ms(gan, engine)
         if peer_python:
             peer = run_peer("jax", GANS[gan], 64, STEPS[gan], REPEATS, python=peer_python)
             if peer["status"] != "ok":
@@ -61,16 +65,18 @@ def one_round(gans, peer_python):
 
 def summarise(results, gans):
     """Print the medians of each load's rounds ({load: [one_round's times]})."""
-    print("\nmedian ms per step (float32, batch 64); OpenMP's time over TBB's: medians' ratio, "
-          "and median of the rounds' ratios")
+    print("\nmedian ms per step (float32, batch 64); each OpenMP engine's time over TBB's: "
+          "medians' ratio, and median of the rounds' ratios")
     for load, rounds in results.items():
         for gan in gans:
             median = {e: np.median([t[gan, e] for t in rounds])
-                      for e in (*LAYERS, "jax") if (gan, e) in rounds[0]}
-            per_round = np.median([t[gan, "omp"] / t[gan, "tbb"] for t in rounds])
+                      for e in (*ENGINES, "jax") if (gan, e) in rounds[0]}
             row = ", ".join(f"{engine} {ms:.2f}" for engine, ms in median.items())
-            print(f"  {load:4s} GAN {gan}: {row}; OpenMP / TBB "
-                  f"{median['omp'] / median['tbb']:.2f}x, per round {per_round:.2f}x")
+            ratios = ", ".join(
+                f"{e} / tbb {median[e] / median['tbb']:.2f}x, per round "
+                f"{np.median([t[gan, e] / t[gan, 'tbb'] for t in rounds]):.2f}x"
+                for e in ENGINES if e != "tbb")
+            print(f"  {load:4s} GAN {gan}: {row}; {ratios}")
 
 
 def main():
