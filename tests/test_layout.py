@@ -41,6 +41,7 @@ RANKS = {
     4: ["commands"],
     5: ["sweep"],
     6: ["cli"],
+    7: ["entry"],  # the console script: loads the CLI
 }
 RANK = {name: rank for rank, names in RANKS.items() for name in names}
 
