@@ -378,8 +378,8 @@ def _save_grey_png(fig, grid, box, path):
     grey[top:top + grid.shape[0] * scale, left:left + grid.shape[1] * scale] = \
         np.repeat(np.repeat(_GREYS[grid], scale, axis=0), scale, axis=1)
     with atomic_path(path) as tmp:
-        # zlib level 1: a quarter of the default level's time, for 15-30% more bytes (still
-        # fewer than the RGBA PNG of matplotlib's own savefig)
+        # zlib level 1: a quarter of the default level's time, for 15-30% more bytes (mostly
+        # fewer than matplotlib's own RGBA PNG held)
         PIL.Image.fromarray(grey).save(tmp, format="PNG", compress_level=1)
 
 
