@@ -2,6 +2,7 @@
 call timed, its matrix products replayed alone, beside the whole steps of both backends.
 
     python bench/step_phases.py [--gans S L] [--dtype float32] [--batch 64] [--rounds 9]
+                                [--g-layers 100,256,784]
 
 Four turns take turns each round (support.alternate): the Numba engine as users run it, the
 NumPy engine, the same Numba step with each backend call, the noise, the dropout masks and
@@ -161,9 +162,12 @@ class Replay:
         self.flops[phase] += flops
 
 
-def phases(gan, dtype, batch, rounds):
-    """{row: ms per step} of one GAN (PHASES, then whole steps), and the products' GFLOP/s."""
+def phases(gan, dtype, batch, rounds, g_layers=None):
+    """{row: ms per step} of one GAN (PHASES, then whole steps), and the products' GFLOP/s;
+    `g_layers` replaces the GAN's G layer sizes."""
     spec, steps = GANS[gan], STEPS[gan]
+    if g_layers is not None:
+        spec = dict(spec, g_layers=g_layers)
     data, idxs = step_data(spec, dtype, batch)
     engines = {label: make_engine(spec, dtype, batch, "numpy" if label == "numpy" else "numba")
                for label in ("numba", "numpy", "probed")}
@@ -218,8 +222,12 @@ def main():
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--g-layers", type=lambda text: [int(t) for t in text.split(",")],
+                        help="G's layer sizes in place of each GAN's, e.g. 100,256,784 for "
+                        "the default GAN before its second G layer")
     args = parser.parse_args()
-    results = {g: phases(g, args.dtype, args.batch, args.rounds) for g in args.gans}
+    results = {g: phases(g, args.dtype, args.batch, args.rounds, args.g_layers)
+               for g in args.gans}
     print(f"{args.dtype}, batch {args.batch}, ms per step (best round of {args.rounds}); "
           f"GEMM peak {gemm_peak(args.dtype):.0f} GFLOP/s")
     print(f"{'phase':<22}" + "".join(f"{'GAN ' + g:>12}{'%':>6}" for g in args.gans))
