@@ -222,10 +222,10 @@ def _resume_job(out, options):
                              meta.get("points") or 10000)
     _check_fits(gan.config, dataset)
     C = gan.config.n_classes
-    if C and dataset.y is not None and C != _class_count(dataset):
-        raise ValueError(f"{out} holds a GAN of {C} classes, but its data now has "
-                         f"{_class_count(dataset)} (fastgan numbers the classes of --digits "
-                         f"from 0); start a new run in another --out")
+    if C and dataset.y is not None and C != (count := _class_count(dataset)):
+        raise ValueError(f"{out} holds a GAN of {C} classes, but its data now has {count} "
+                         f"(fastgan numbers the classes of --digits from 0); start a new run "
+                         f"in another --out")
     epochs = options.get("epochs") or meta.get("epochs") or gan.config.epochs
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"{out}/config.json records epochs={epochs!r}; pass --epochs N")
