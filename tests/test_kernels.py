@@ -422,10 +422,12 @@ def test_normals_need_enough_draws():
 
 # --- dropout_mask -----------------------------------------------------------------------
 
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
 @pytest.mark.parametrize("rate", [0.0, 0.3, 0.5, 0.9])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, m", [(1, 1), (3, 257), (64, 128)])
-def test_dropout_mask_matches_reference_bit_for_bit(n, m, dtype, rate):
+def test_dropout_mask_matches_reference_bit_for_bit(n, m, dtype, rate, parallel, monkeypatch):
+    monkeypatch.setattr(masks, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 40)
     raw = np.random.default_rng([n, m]).bit_generator.random_raw(masks.raw_draws(n * m))
     threshold = int(rate * 65536 + 0.5)
     raw[0] = (raw[0] & ~np.uint64(0xFFFF)) | np.uint64(threshold)  # a chunk at the threshold
