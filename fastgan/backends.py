@@ -12,7 +12,8 @@ call.
 from types import SimpleNamespace
 
 PRIMITIVES = ("dense_forward", "dense_backward", "loss_head", "sgd_update", "adam_update",
-              "ema_update", "clip_update", "gather_scaled", "dropout_mask", "normals_from_raw")
+              "ema_update", "clip_update", "gather_scaled", "prefetch_rows", "dropout_mask",
+              "normals_from_raw")
 PASSES = ("network_forward", "network_backward")
 BACKENDS = ("numba", "numpy")
 

@@ -113,6 +113,7 @@ def train_steps(engine, data, idxs, steps):
     labels = np.arange(len(data)) % engine.C if engine.C else None
     for s in range(steps):
         engine.d_step(data, idxs[s % len(idxs)], labels)
+        engine.prefetch(data, idxs[(s + 1) % len(idxs)])  # as fastgan.train does
         engine.g_step()
 
 

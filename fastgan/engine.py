@@ -145,6 +145,11 @@ class Engine:
         else:
             rows[:, :self.f] = data[idx]
 
+    def prefetch(self, data, idx):
+        """Start loading real rows data[idx], the next d_step's, into the CPU's caches (a
+        hint: its gather then reads them from cache instead of memory)."""
+        self.be.prefetch_rows(data, idx)
+
     def _step(self, name, **more):
         """The optimizer step of network `name` ("G" or "D") for `backward` to apply, counting
         Adam's steps; `more`: clip, or an EMA's decay and average (kernels.optim.update)."""

@@ -107,6 +107,9 @@ class Trainer:
         for k in range(eng.cfg.d_steps):
             start = (self.batch * eng.cfg.d_steps + k) * n
             d_loss = eng.d_step(self.data, self.perm[start:start + n], self.labels)
+        if self.batch + 1 < self.steps_per_epoch:  # the next step's rows load during G's
+            start = (self.batch + 1) * eng.cfg.d_steps * n
+            eng.prefetch(self.data, self.perm[start:start + n])
         g_loss = eng.g_step()
         self.batch += 1
         self.step += 1

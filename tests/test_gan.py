@@ -191,6 +191,23 @@ def test_fit_again_continues_the_same_run(data):
     _assert_same_params(twice, once)
 
 
+def test_fit_prefetches_each_next_batch_of_the_epoch(data, monkeypatch):
+    """Between a step's D and G updates, the next step's real rows are prefetched: the rows
+    that step then gathers, and none past an epoch's last step (the next epoch's order is
+    not drawn yet)."""
+    gan = small_gan()
+    hinted, gathered = [], []
+    monkeypatch.setattr(gan.engine, "prefetch", lambda data, idx: hinted.append(idx.copy()))
+    d_step = gan.engine.d_step
+    monkeypatch.setattr(gan.engine, "d_step",
+                        lambda data, idx, labels=None: (gathered.append(idx.copy()),
+                                                        d_step(data, idx, labels))[1])
+    gan.fit(data, epochs=2)  # 3 steps an epoch
+    assert len(gathered) == 6 and len(hinted) == 4
+    for hint, rows in zip(hinted, gathered[1:3] + gathered[4:6]):
+        np.testing.assert_array_equal(hint, rows)
+
+
 def test_fit_again_trains_on_the_data_it_is_given(data):
     other = uniform_data(seed=1)
     switched, fresh = small_gan(), small_gan()

@@ -345,6 +345,20 @@ def test_gather_scaled_rounds_every_pixel_value_as_scale_images(dtype, parallel,
     np.testing.assert_array_equal(out.ravel(), PIXEL_SCALE.astype(dtype))
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+@pytest.mark.parametrize("rows, f", [(1, 1), (7, 13), (300, 784)])
+def test_prefetch_rows_changes_nothing_like_its_twin(rows, f, dtype):
+    """A cache hint: any rows (first, last, repeated, none) of data of any row length,
+    aligned to a cache line or not, and the data and indices are left as they were."""
+    data = np.random.default_rng(f).integers(0, 256, (rows, f)).astype(dtype)
+    before = data.copy()
+    for idx in (np.array([0, rows - 1, rows - 1]), np.arange(rows)[::-1], np.zeros(0, int)):
+        kept = idx.copy()
+        assert gather.prefetch_rows(data, idx) is None and ref.prefetch_rows(data, idx) is None
+        np.testing.assert_array_equal(idx, kept)
+    np.testing.assert_array_equal(data, before)
+
+
 # --- normals_from_raw -------------------------------------------------------------------
 
 def normal_pair(draws, shape, dtype, strided_out=False):
@@ -503,6 +517,11 @@ BAD_CALLS = [  # (kernel, arguments, what the error names)
     (gather.gather_scaled, lambda: (np.zeros((10, 4), np.uint8), np.array([0, 1]),
                                     _f32(3, 4)), r"out must have 2 rows"),
     (masks.dropout_mask, lambda: (np.zeros(3, np.uint64), 0.3, _f32(4, 4)), "takes 4 uint64"),
+    (gather.prefetch_rows, lambda: (np.zeros((10, 4), np.uint8), np.array([-1])),
+     r"idx must lie in 0\.\.9"),
+    (gather.prefetch_rows, lambda: (np.zeros((10, 4), np.uint8)[:, ::2], np.array([0])),
+     "C-contiguous"),
+    (gather.prefetch_rows, lambda: (np.zeros((10, 4)), np.array([[0]])), "1-D ints"),
 ]
 
 
