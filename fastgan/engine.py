@@ -4,7 +4,10 @@ Layout of a step (batch n, pack P): a real batch is gathered into rows 0:n of D'
 buffer x_d and G's samples fill rows n:2n; D reads x_d as (2n/P, P * width), so packing P
 samples per judgement is a free reshape, and judges real and fake rows in one pass. After
 D's update, the generator step re-runs D on the same fake rows and backpropagates to G
-without D's dw. Without labels or instance noise, G writes straight into x_d.
+without D's dw. Without labels or instance noise, G writes straight into x_d; with labels,
+whose one-hot columns follow each sample in x_d, G's pass copies its output blocks into
+x_d as it forms them, and G's backward pass reads its gradient from D's input gradient in
+place.
 """
 import numpy as np
 
@@ -70,12 +73,13 @@ class Engine:
         self.labels = np.zeros(2 * n, np.int64)
 
     # --- forward / backward through one network --------------------------------------
-    def _forward(self, net, ws, x, rows):
-        """Train-mode pass: fresh dropout masks for these rows, then forward."""
+    def _forward(self, net, ws, x, rows, **copy):
+        """Train-mode pass: fresh dropout masks for these rows, then forward (`copy`: its
+        copy_to and copy_at)."""
         for mask in ws.masks:
             if mask.size:
                 self._draw_mask(mask[rows])
-        return forward(self.be, net, ws, x, rows)
+        return forward(self.be, net, ws, x, rows, **copy)
 
     def _draw_mask(self, mask):
         raw = self.rng.bit_generator.random_raw(raw_draws(mask.size))
@@ -92,9 +96,12 @@ class Engine:
             self.labels[:n] = labels[idx]
             self.labels[n:] = self.rng.integers(self.C, size=n)
             _one_hot(self.z, self.cfg.z_width, self.labels[n:])
-        fake = self._forward(self.G, self.gw, self.z, slice(None))
+        # G's samples go straight into D's input: in place, or copied there by the pass
+        # when a conditional D's label columns follow them
+        into = self.x_d if self.C and self.noise is None else None
+        fake = self._forward(self.G, self.gw, self.z, slice(None), copy_to=into, copy_at=n)
         if not self.direct:
-            self._fill_d_input(fake)
+            self._fill_d_input(fake, copied=into is not None)
         logits = self._forward(self.D, self.dw, self.x_dv, slice(None))
         dlogits = self.dw.grads[-1]
         half = n // self.P
@@ -105,9 +112,10 @@ class Engine:
                  step=self._step("D", clip=self.cfg.clip))
         return loss * self.to_mean
 
-    def _fill_d_input(self, fake):
+    def _fill_d_input(self, fake, copied):
         n, f = self.n, self.f
-        self.x_d[n:, :f] = fake
+        if not copied:
+            self.x_d[n:, :f] = fake
         if self.noise is not None:
             draw_noise(self.rng, "normal", self.noise, self.be.normals_from_raw)
             self.noise *= self.cfg.instance_noise
@@ -124,15 +132,13 @@ class Engine:
         hg, tg = self.heads[2]
         loss = self.be.loss_head(logits, hg, tg, self.weight, dlogits) * self.to_mean
         backward(self.be, self.D, self.dw, self.x_dv[fake], dlogits, fake, want_dx=True)
-        dfake = self.dw.dx0[fake].reshape(self.n, self.f + self.C)
-        if self.direct:
-            dout = dfake
-        else:
-            dout = self.g_dout
-            dout[...] = dfake[:, :self.f]
+        # D's input gradient on the fake rows, as (n, f + C) rows: G's upstream gradient is
+        # their first f columns, which the pass reads in place when labels follow them
+        dfake = self.dw.dx0.reshape(2 * self.n, self.f + self.C)
+        dout, source = (dfake[self.n:], None) if self.direct else (self.g_dout, dfake)
         ema = {} if self.G_ema is None else dict(decay=self.cfg.ema, average=self.G_ema.params)
         backward(self.be, self.G, self.gw, self.z, dout, slice(None), want_dw=True,
-                 step=self._step("G", **ema))
+                 step=self._step("G", **ema), dout_from=source, dout_at=self.n)
         return loss
 
     def _gather(self, data, idx, rows):

@@ -114,13 +114,16 @@ def _layer_views(flat, rows, widths):
     return views
 
 
-def forward(be, net, ws, x, rows=slice(None)):
+def forward(be, net, ws, x, rows=slice(None), copy_to=None, copy_at=0):
     """Run x (r, sizes[0]) through `net` into rows `rows` of `ws` (dropout masks as drawn
-    there); return the output (r, sizes[-1]), a view into ws."""
+    there); return the output (r, sizes[-1]), a view into ws. `copy_to` (2-D, C-contiguous)
+    also gets the output, in its rows copy_at: and first sizes[-1] columns."""
     last = ws.outs[-1][rows]
     if hasattr(be, "network_forward"):
         be.network_forward(unit_columns(x), net.params, net.alpha, ws.hidden_outs,
-                           ws.hidden_masks, ws.hidden_hs, last, ws.plan(net, rows))
+                           ws.hidden_masks, ws.hidden_hs, last,
+                           ws.empty if copy_to is None else copy_to, copy_at,
+                           ws.plan(net, rows))
         return last
     h = x
     for l in range(net.n_layers):
@@ -129,12 +132,17 @@ def forward(be, net, ws, x, rows=slice(None)):
         hl = ws.hs[l][rows] if mask.size else ws.empty
         be.dense_forward(h, net.weights[l], net.biases[l], net.acts[l], net.alpha, mask, out, hl)
         h = hl if mask.size else out
+    if copy_to is not None:
+        copy_to[copy_at:copy_at + len(h), :h.shape[1]] = h
     return h
 
 
-def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=False, step=None):
+def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=False, step=None,
+             dout_from=None, dout_at=0):
     """Backpropagate dout (r, sizes[-1]) through the last `forward` of x on rows `rows`.
 
+    With `dout_from` (2-D, C-contiguous), the upstream gradient is its rows dout_at: and
+    first sizes[-1] columns instead, and dout only receives dz.
     Fills net.dweights/dbiases when `want_dw`, and ws.dx0[rows] (the input's gradient)
     when `want_dx`; dout and the hidden gradients are overwritten. `step`, an UPDATE of
     net.params from net.grads (`adam`, `sgd`; needs want_dw), is applied as the gradients
@@ -147,9 +155,12 @@ def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=Fals
         be.network_backward(unit_columns(x), net.params, net.alpha, ws.hidden_outs,
                             ws.hidden_masks, ws.hidden_hs, ws.outs[-1][rows], ws.hidden_grads,
                             net.grads if want_dw else ws.empty1, dout,
+                            ws.empty if dout_from is None else dout_from, dout_at,
                             ws.dx0[rows] if want_dx else ws.empty, ws.plan(net, rows),
                             no_update(net.dtype) if step is None else step)
         return
+    if dout_from is not None:
+        dout[...] = dout_from[dout_at:dout_at + len(dout), :dout.shape[1]]
     for l in reversed(range(net.n_layers)):
         inp = x if l == 0 else ws.hs[l - 1][rows]
         mask = ws.masks[l][rows] if ws.masks[l].size else ws.empty

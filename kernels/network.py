@@ -11,6 +11,14 @@ G write into D's input). A pass's signature does not depend on the depth: one co
 copy serves every network of a dtype. One call per network saves the Python and the
 dispatch of a call per layer (about 6 us each; a GAN S step has twelve layer calls).
 
+A conditional GAN's D reads each sample followed by its label's one-hot columns, so G's
+output cannot be D's input in place. The forward pass can copy the output layer's blocks
+into rows of another array (`copy_to`, from row `copy_at`) as each is finished, and the
+backward pass can take the output layer's upstream gradient from rows of another array
+(`dout_from`). NumPy's strided copies of these 64 x 784 blocks, between the passes, took
+35-55 us of a step in a probe of the default preset's run on a slow machine, where the
+blocks' copies inside the passes read them from cache.
+
 The backward pass also takes an optimizer step (kernels.optim's UPDATE), which each block
 applies to its rows of a layer's weights and its slice of the biases right after forming
 their gradients and the gradient it passes down; and each block finishes that gradient
@@ -21,8 +29,8 @@ from numba import njit, prange
 
 from . import checks
 from .codes import ACTIVATIONS
-from .dense import (_dz_block, _forward_block, _gradient_block, backward_cut, forward_cut,
-                    parallel, unit_columns)
+from .dense import (_dz_block, _forward_block, _gradient_block, _span, backward_cut,
+                    forward_cut, parallel, unit_columns)
 from .optim import ADAM, NONE, SGD
 
 # the columns of a plan's row for one layer (Numba freezes them into the compiled passes)
@@ -61,58 +69,84 @@ def _rows(flat, row, n):
     return flat[row[_AT]:row[_AT] + n * row[_M]].reshape((n, row[_M]))
 
 
-def network_forward(x, params, alpha, outs, masks, hs, last, plan):
+def network_forward(x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan):
     """Each layer l: out = act(h @ w + b), and h = out * mask when the layer has dropout
-    masks (h is x for the first layer); `last` is the output layer's out."""
+    masks (h is x for the first layer); `last` is the output layer's out. A non-empty
+    `copy_to` also gets `last` in its rows copy_at: and first columns."""
     x = unit_columns(x)
     _check_pass("network_forward", x, plan, params=params, outs=outs, masks=masks, hs=hs,
                 last=last)
-    _network_forward(x, params, alpha, outs, masks, hs, last, plan)
+    _check_rows_of("network_forward", "copy_to", copy_to, copy_at, last, write=True)
+    _network_forward(x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")  # numpy: see kernels.tanh
-def _network_forward(x, params, alpha, outs, masks, hs, last, plan):
+def _network_forward(x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan):
     n, layers = x.shape[0], plan.shape[0]
     h = x
     for l in range(layers):
         row = plan[l]
         w, b = _weight(params, row), _bias(params, row)
-        out = last if l == layers - 1 else _rows(outs, row, n)
+        top = l == layers - 1
+        out = last if top else _rows(outs, row, n)
         mask, hl = outs[:0].reshape((0, 0)), out
         if row[_DROPOUT]:
             mask, hl = _rows(masks, row, n), _rows(hs, row, n)
         by_columns, step, act = row[_BY_COLUMNS] == 1, row[_STEP], row[_ACT]
         size = out.shape[1] if by_columns else n
         blocks = (size + step - 1) // step
+        copy = top and copy_to.size > 0
         if row[_PARALLEL]:  # prange's index is unsigned: int64 keeps one compiled block
             for t in prange(blocks):
                 _forward_block(h, w, b, act, alpha, mask, out, hl, by_columns, step,
                                np.int64(t))
+                if copy:
+                    _copy_block(out, copy_to, copy_at, by_columns, step, np.int64(t))
         else:  # too small for a parallel region
             for t in range(blocks):
                 _forward_block(h, w, b, act, alpha, mask, out, hl, by_columns, step, t)
+                if copy:
+                    _copy_block(out, copy_to, copy_at, by_columns, step, t)
         h = hl
 
 
-def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout, dx0,
-                     plan, step):
+@njit(cache=True)
+def _copy_block(out, copy_to, copy_at, by_columns, step, t):
+    """The block t of `out` that _forward_block formed, into copy_to's rows from copy_at."""
+    n, m = out.shape
+    r0, r1, c0, c1 = 0, n, 0, m
+    if by_columns:
+        c0, c1 = _span(m, step, t)
+    else:
+        r0, r1 = _span(n, step, t)
+    for i in range(r0, r1):
+        source, target = out[i, c0:c1], copy_to[copy_at + i, c0:c1]
+        for j in range(source.size):
+            target[j] = source[j]
+
+
+def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout,
+                     dout_from, dout_at, dx0, plan, step):
     """Backpropagate dout (the output layer's) through the layers, last first: each layer's
     dz into dout or its rows of grads (a hidden layer's as the layer above forms its
-    gradient), then the previous layer's gradient. dparams (laid out as params) gets dW and
-    db when non-empty, dx0 the input's gradient when non-empty. The UPDATE `step`
-    (kernels.optim; on params and dparams) updates each block of a layer's parameters once
-    its gradients and the gradient it passes down are formed."""
+    gradient), then the previous layer's gradient. A non-empty `dout_from` holds the
+    upstream gradient instead, in its rows dout_at: and first columns (dout then only
+    receives dz). dparams (laid out as params) gets dW and db when non-empty, dx0 the
+    input's gradient when non-empty. The UPDATE `step` (kernels.optim; on params and
+    dparams) updates each block of a layer's parameters once its gradients and the
+    gradient it passes down are formed."""
     x = unit_columns(x)
     _check_pass("network_backward", x, plan, params=params, outs=outs, masks=masks, hs=hs,
                 last=last, grads=grads, dparams=dparams, dout=dout, dx0=dx0)
+    _check_rows_of("network_backward", "dout_from", dout_from, dout_at, dout, write=False)
     _check_step(params, dparams, step)
-    _network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout, dx0,
-                      plan, step)
+    _network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout,
+                      dout_from, dout_at, dx0, plan, step)
 
 
 @njit(cache=True, parallel=True)
-def _network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout, dx0,
-                      plan, step):
+def _network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout,
+                      dout_from, dout_at, dx0, plan, step):
     n, layers = x.shape[0], plan.shape[0]
     empty = outs[:0].reshape((0, 0))
     for i in range(layers):
@@ -138,6 +172,7 @@ def _network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, d
         if row[_PARALLEL]:
             if top:
                 for t in prange((n + rows - 1) // rows):
+                    _fetch_rows(dout_from, dout_at, dz, rows, np.int64(t))
                     _dz_block(out, dz, act, alpha, mask, rows, np.int64(t))
             for t in prange((k + krows - 1) // krows):
                 _gradient_block(inp, w, dz, dw, db, dx, krows, np.int64(t), step, row[_W],
@@ -145,10 +180,23 @@ def _network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, d
         else:
             if top:
                 for t in range((n + rows - 1) // rows):
+                    _fetch_rows(dout_from, dout_at, dz, rows, t)
                     _dz_block(out, dz, act, alpha, mask, rows, t)
             for t in range((k + krows - 1) // krows):
                 _gradient_block(inp, w, dz, dw, db, dx, krows, t, step, row[_W], row[_B],
                                 below)
+
+
+@njit(cache=True)
+def _fetch_rows(source, source_at, dz, rows, t):
+    """dz's rows block t from source's rows source_at: (when source is non-empty)."""
+    if source.size == 0:
+        return
+    lo, hi = _span(dz.shape[0], rows, t)
+    for i in range(lo, hi):
+        row, target = source[source_at + i, :dz.shape[1]], dz[i]
+        for j in range(target.size):
+            target[j] = row[j]
 
 
 @njit(cache=True, inline="always")
@@ -191,6 +239,26 @@ def _check_pass(name, x, plan, **arrays):
         checks.shape(name, "dout", arrays["dout"], (n, plan[-1, _M]))
         checks.shape(name, "dx0", arrays["dx0"], (n, k), empty_ok=True)
         checks.writable_rows(name, "dx0", arrays["dx0"])
+
+
+def _check_rows_of(name, label, a, at, like, write):
+    """Refuse a non-empty `a` that does not hold rows at:at+n, as wide as `like` (n, m) or
+    wider, of like's dtype, with adjacent columns (and writable when `write`)."""
+    if a.size == 0 and a.ndim == 2:
+        if a.dtype != like.dtype:
+            raise checks.KernelArgumentError(f"{name}: an empty {label} must be {like.dtype}")
+        return
+    n, m = like.shape
+    if not (isinstance(at, (int, np.integer)) and at >= 0 and a.ndim == 2
+            and a.shape[0] >= at + n and a.shape[1] >= m and a.dtype == like.dtype):
+        raise checks.KernelArgumentError(
+            f"{name}: {label} must hold rows {at}..{at + n - 1} and {m} columns of "
+            f"{like.dtype}; got {_describe(a)}")
+    if write:
+        checks.writable_rows(name, label, a)
+    elif a.strides[1] != a.itemsize:
+        raise checks.KernelArgumentError(f"{name}: {label} must have adjacent columns; got "
+                                         f"strides {a.strides}")
 
 
 def _check_sizes(name, n, plan, arrays):

@@ -184,6 +184,51 @@ def test_update_in_the_backward_pass_equals_update_after_it(rows, sizes, dtype, 
                                    rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * scale)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows, sizes", [(1, [3, 5, 1]), (7, [33, 65, 17]),
+                                         (64, [110, 256, 784])])
+def test_passes_copy_the_output_to_and_read_dout_from_rows_of_another_array(rows, sizes,
+                                                                            dtype):
+    """A conditional GAN's G: its output copied into D's input rows, whose label columns
+    follow, and its upstream gradient read from D's input gradient. The same numbers as
+    copying by hand, bit for bit (per-layer twin) and to the kernels' tolerances (NumPy),
+    and nothing outside those rows and columns is touched."""
+    width, at = sizes[-1] + 3, rows + 1
+    results = {}
+    for name, be in (("numba", NUMBA), ("per_layer", PER_LAYER), ("numpy", NUMPY)):
+        net, ws, x, up = setup(rows, sizes, "leaky_relu", "tanh", dtype, dropout=True)
+        into = np.full((at + rows + 2, width), np.nan, dtype)
+        out = forward(be, net, ws, x, copy_to=into, copy_at=at).copy()
+        source = np.full((at + rows, width), np.nan, dtype)
+        source[at:, :sizes[-1]] = up
+        dz = np.full_like(up, np.nan)
+        step = adam(net, np.zeros_like(net.params), np.zeros_like(net.params), 1, 1e-3, 0.5,
+                    0.999, 1e-8)
+        backward(be, net, ws, x, dz, want_dw=True, step=step, dout_from=source, dout_at=at)
+        results[name] = dict(into=into, out=out, dz=dz, params=net.params.copy(),
+                             grads=net.grads.copy())
+        np.testing.assert_array_equal(into[at:at + rows, :sizes[-1]], out)
+        rest = np.ones(into.shape, bool)
+        rest[at:at + rows, :sizes[-1]] = False
+        assert np.isnan(into[rest]).all() and np.isnan(source[:at]).all()
+        np.testing.assert_array_equal(source[at:, :sizes[-1]], up)  # read, not written
+    # the same as the plain passes, with the gradient handed over in dout itself
+    net, ws, x, up = setup(rows, sizes, "leaky_relu", "tanh", dtype, dropout=True)
+    plain_out = forward(NUMBA, net, ws, x).copy()
+    dout = up.copy()
+    backward(NUMBA, net, ws, x, dout, want_dw=True,
+             step=adam(net, np.zeros_like(net.params), np.zeros_like(net.params), 1, 1e-3, 0.5,
+                       0.999, 1e-8))
+    np.testing.assert_array_equal(results["numba"]["out"], plain_out)
+    np.testing.assert_array_equal(results["numba"]["dz"], dout)
+    np.testing.assert_array_equal(results["numba"]["params"], net.params)
+    for key, a in results["numba"].items():
+        np.testing.assert_array_equal(a, results["per_layer"][key], err_msg=key)
+        scale = max(1.0, float(np.nanmax(np.abs(results["numpy"][key]), initial=0)))
+        np.testing.assert_allclose(a, results["numpy"][key], err_msg=key, equal_nan=True,
+                                   rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * scale)
+
+
 def test_an_update_needs_the_gradients():
     net, ws, x, up = setup(3, [4, 5, 1], "relu", "linear", np.float64, False)
     forward(NUMBA, net, ws, x)
@@ -195,13 +240,13 @@ def _pass_args(dtype="float32"):
     """Arguments of a valid forward and backward pass (dropout on), as dicts to spoil."""
     net, ws, x, up = setup(7, [33, 65, 17, 1], "relu", "tanh", dtype, dropout=True)
     plan = ws.plan(net, slice(None))
-    fwd = dict(x=x, params=net.params, alpha=net.alpha, outs=ws.hidden_outs,
-               masks=ws.hidden_masks, hs=ws.hidden_hs, last=ws.outs[-1], plan=plan)
+    both = dict(x=x, params=net.params, alpha=net.alpha, outs=ws.hidden_outs,
+                masks=ws.hidden_masks, hs=ws.hidden_hs, last=ws.outs[-1])
+    fwd = dict(both, copy_to=ws.empty, copy_at=0, plan=plan)  # in the pass's argument order
     m, v = np.zeros_like(net.params), np.zeros_like(net.params)
-    bwd = dict(fwd, grads=ws.hidden_grads, dparams=net.grads, dout=up, dx0=ws.dx0,
+    bwd = dict(both, grads=ws.hidden_grads, dparams=net.grads, dout=up, dout_from=ws.empty,
+               dout_at=0, dx0=ws.dx0, plan=plan,
                step=adam(net, m, v, 1, 1e-3, 0.5, 0.999, 1e-8))
-    bwd["plan"] = bwd.pop("plan")  # in the pass's argument order
-    bwd["step"] = bwd.pop("step")
     return net, fwd, bwd
 
 
@@ -219,6 +264,11 @@ def _spoiled(args, **changes):
     (lambda a, n: dict(last=a["last"][:3]), "last has shape"),
     (lambda a, n: dict(outs=a["outs"].reshape(1, -1)), "outs must be a flat buffer"),
     (lambda a, n: dict(plan=np.where(np.arange(12) == 4, 9, a["plan"])), "activation=9"),
+    (lambda a, n: dict(copy_to=np.zeros((8, 1), np.float32), copy_at=2),
+     "copy_to must hold rows 2..8 and 1 columns of float32"),
+    (lambda a, n: dict(copy_to=np.zeros((7, 1)), copy_at=0), "of float32; got float64"),
+    (lambda a, n: dict(copy_to=np.zeros((7, 1), np.float32), copy_at=-1), "rows -1..5"),
+    (lambda a, n: dict(copy_to=np.zeros((0, 0))), "an empty copy_to must be float32"),
 ])
 def test_network_forward_names_arrays_that_do_not_fit(change, text):
     net, fwd, _ = _pass_args()
@@ -236,6 +286,10 @@ def test_network_forward_names_arrays_that_do_not_fit(change, text):
      "the update's m must be writable and shaped as params"),
     (lambda a, n: dict(step=sgd(MLP([33, 65, 17, 1], "relu", "tanh", ALPHA, "float32"), 0.1)),
      "must be the pass's params and dparams"),
+    (lambda a, n: dict(dout_from=np.zeros((9, 1), np.float32), dout_at=3),
+     "dout_from must hold rows 3..9"),
+    (lambda a, n: dict(dout_from=np.zeros((7, 2), np.float32)[:, ::2], dout_at=0),
+     "dout_from must have adjacent columns"),
 ])
 def test_network_backward_names_arrays_that_do_not_fit(change, text):
     net, _, bwd = _pass_args()
