@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 PRIMITIVES = ("dense_forward", "dense_backward", "loss_head", "sgd_update", "adam_update",
               "ema_update", "clip_update", "gather_scaled", "prefetch_rows", "dropout_mask",
-              "normals_from_raw")
+              "normals_from_raw", "batch_inputs")
 PASSES = ("network_forward", "network_backward")
 BACKENDS = ("numba", "numpy")
 
@@ -24,8 +24,8 @@ def get_backend(name):
         from .kernels import reference as ref
         modules = [ref]
     elif name == "numba":
-        from .kernels import dense, gather, losses, masks, network, normal, optim
-        modules = [dense, gather, losses, masks, network, normal, optim]
+        from .kernels import dense, gather, inputs, losses, masks, network, normal, optim
+        modules = [dense, gather, inputs, losses, masks, network, normal, optim]
     else:
         raise ValueError(f"backend={name!r} is not known; use one of {', '.join(BACKENDS)}")
     found = {}

@@ -15,6 +15,7 @@ from .backends import trusted
 from .kernels import reference
 from .kernels.box_muller import normal_draws
 from .kernels.codes import HEADS
+from .kernels.inputs import batch_draws
 from .kernels.masks import raw_draws
 from .nets import MLP, Workspace, adam, backward, forward, sgd
 
@@ -90,12 +91,7 @@ class Engine:
         """Update D on real rows data[idx] (labels[idx] when conditional) and a fresh fake
         batch; return D's loss."""
         n = self.n
-        self._gather(data, idx, self.x_d[:n])
-        draw_latent(self.rng, self.cfg, self.z[:, :self.cfg.z_width], self.be.normals_from_raw)
-        if self.C:
-            self.labels[:n] = labels[idx]
-            self.labels[n:] = self.rng.integers(self.C, size=n)
-            _one_hot(self.z, self.cfg.z_width, self.labels[n:])
+        self._inputs(data, idx, labels)
         # G's samples go straight into D's input: in place, or copied there by the pass
         # when a conditional D's label columns follow them
         into = self.x_d if self.C and self.noise is None else None
@@ -112,7 +108,30 @@ class Engine:
                  step=self._step("D", clip=self.cfg.clip))
         return loss * self.to_mean
 
+    def _inputs(self, data, idx, labels):
+        """The batch's real rows, G's noise and, when conditional, the labels (real ones,
+        fake ones drawn) and their one-hot columns in z and x_d. One kernel call for uint8
+        pixels and normal noise without latent codes (kernels.inputs), else a call for
+        each; the same draws in the same order either way."""
+        n, cfg = self.n, self.cfg
+        if data.dtype == np.uint8 and cfg.noise == "normal" and not cfg.latent_codes:
+            nz = cfg.g_layers[0]
+            raw = self.rng.bit_generator.random_raw(batch_draws(n, nz, self.C, self.dtype))
+            self.be.batch_inputs(raw, data, idx, labels if self.C else self.labels[:0],
+                                 self.z, nz, self.x_d, self.labels)
+            return
+        self._gather(data, idx, self.x_d[:n])
+        draw_latent(self.rng, cfg, self.z[:, :cfg.z_width], self.be.normals_from_raw)
+        if self.C:
+            self.labels[:n] = labels[idx]
+            self.labels[n:] = reference.labels_from_raw(self.rng.bit_generator.random_raw(n),
+                                                       self.C)
+            _one_hot(self.z, cfg.z_width, self.labels[n:])
+            _one_hot(self.x_d, self.f, self.labels)
+
     def _fill_d_input(self, fake, copied):
+        """G's samples into D's input (unless its pass `copied` them there), plus instance
+        noise when the run adds it."""
         n, f = self.n, self.f
         if not copied:
             self.x_d[n:, :f] = fake
@@ -120,8 +139,6 @@ class Engine:
             draw_noise(self.rng, "normal", self.noise, self.be.normals_from_raw)
             self.noise *= self.cfg.instance_noise
             self.x_d[:, :f] += self.noise
-        if self.C:
-            _one_hot(self.x_d, f, self.labels)
 
     def g_step(self):
         """Update G through D on the fake rows of the last d_step; return G's loss."""

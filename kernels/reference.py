@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 
-from .box_muller import horner, series
+from .box_muller import horner, normal_draws, series
 from .codes import BCE, HINGE, LEAKY_RELU, NEG_SOFTPLUS, RELU, SIGMOID, SQUARED, TANH
 
 
@@ -105,6 +105,31 @@ def gather_scaled(data, idx, out):
     """out[:, :f] = rows idx of uint8 data (N, f) scaled to [-1, 1] as `scale_images` scales
     them (in float64), in out's dtype; out's columns past f stay as they are."""
     out[:, :data.shape[1]] = _pixel_scale(out.dtype)[data[idx]]
+
+
+def batch_inputs(raw, data, idx, labels, z, noise_width, x_d, out_labels):
+    """A step's real rows, noise, labels and one-hot columns from raw draws, as the kernel
+    (kernels.inputs) lays them out: the gather, the normals, then one draw per fake label."""
+    n, classes = len(idx), z.shape[1] - noise_width
+    draws = normal_draws(n * noise_width, z.dtype)
+    normals_from_raw(raw[:draws], z[:, :noise_width])
+    gather_scaled(data, idx, x_d[:n])
+    if classes:
+        out_labels[:n] = labels[idx]
+        out_labels[n:] = labels_from_raw(raw[draws:draws + n], classes)
+        _one_hot(z[:, noise_width:], out_labels[n:])
+        _one_hot(x_d[:, data.shape[1]:], out_labels)
+
+
+def labels_from_raw(raw, classes):
+    """Labels in 0..classes-1 (int64) from raw 64-bit draws, one each: the draw's top 32
+    bits times `classes`, shifted down 32 bits (a class's share is off by at most 2^-32)."""
+    return ((raw >> np.uint64(32)) * np.uint64(classes) >> np.uint64(32)).astype(np.int64)
+
+
+def _one_hot(columns, labels):
+    columns[...] = 0
+    columns[np.arange(len(labels)), labels] = 1
 
 
 def prefetch_rows(data, idx):

@@ -323,14 +323,22 @@ def test_fit_rejects_bad_data(X, error, text):
         small_gan().fit(X)
 
 
-def test_fit_keeps_uint8_pixels_and_trains_as_on_scaled_floats():
-    pixels = np.random.default_rng(3).integers(0, 256, (200, FEATURES), dtype=np.uint8)
-    on_pixels, on_floats = small_gan(epochs=2), small_gan(epochs=2)
-    on_pixels.fit(pixels)
-    on_floats.fit(pixels / 127.5 - 1)
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("classes", [0, 3])
+def test_fit_keeps_uint8_pixels_and_trains_as_on_scaled_floats(classes, backend):
+    """uint8 pixels take the one-call path for a step's inputs (kernels.inputs), floats the
+    call-by-call one: the same draws in the same order, so the same run."""
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (200, FEATURES), dtype=np.uint8)
+    labels = rng.integers(0, classes, 200) if classes else None
+    on_pixels, on_floats = (small_gan(epochs=2, n_classes=classes, backend=backend)
+                            for _ in range(2))
+    on_pixels.fit(pixels, labels)
+    on_floats.fit(pixels / 127.5 - 1, labels)
     assert on_pixels.trainer.data.dtype == np.uint8
     assert on_pixels.history == on_floats.history
     np.testing.assert_array_equal(on_pixels.engine.G.params, on_floats.engine.G.params)
+    np.testing.assert_array_equal(on_pixels.engine.labels, on_floats.engine.labels)
 
 
 def test_fit_still_works_after_rejecting_bad_data(data):

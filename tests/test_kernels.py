@@ -5,7 +5,7 @@ from scipy.special import expit, ndtr
 
 from fastgan import threads
 from fastgan.data import PIXEL_SCALE
-from fastgan.kernels import dense, gather, losses, masks, network, normal, optim
+from fastgan.kernels import dense, gather, inputs, losses, masks, network, normal, optim
 from fastgan.kernels import reference as ref
 from fastgan.kernels.codes import ACTIVATIONS, HEADS
 from helpers import ALPHA, DTYPES, TOL, dense_problem, empty, forward_outputs
@@ -359,6 +359,51 @@ def test_prefetch_rows_changes_nothing_like_its_twin(rows, f, dtype):
     np.testing.assert_array_equal(data, before)
 
 
+# --- batch_inputs ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("classes", [0, 3, 10])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, width", [(1, 1), (3, 7), (64, 100)])
+def test_batch_inputs_equal_their_twin_and_the_calls_they_replace(n, width, dtype, classes):
+    rng = np.random.default_rng([n, width, classes])
+    data = rng.integers(0, 256, (50, 13), np.uint8)
+    labels = rng.integers(0, max(classes, 1), 50) if classes else np.zeros(0, np.int64)
+    idx = rng.integers(0, 50, n)
+    raw = rng.bit_generator.random_raw(inputs.batch_draws(n, width, classes, dtype))
+    results = []
+    for kernel in (inputs.batch_inputs, ref.batch_inputs):
+        z = np.full((n, width + classes), np.nan, dtype)
+        x_d = np.full((2 * n, 13 + classes), np.nan, dtype)
+        out_labels = np.full(2 * n, -1, np.int64)
+        kernel(raw, data, idx, labels, z, width, x_d, out_labels)
+        results.append((z, x_d, out_labels))
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)
+    z, x_d, out_labels = results[0]
+    draws = normal.normal_draws(n * width, dtype)
+    noise = np.empty((n, width), dtype)
+    ref.normals_from_raw(raw[:draws], noise)
+    np.testing.assert_array_equal(z[:, :width], noise)
+    np.testing.assert_array_equal(x_d[:n, :13], (data[idx] / 127.5 - 1).astype(dtype))
+    assert np.isnan(x_d[n:, :13]).all()  # the fake rows' features are G's to write
+    if classes:
+        fake = ref.labels_from_raw(raw[draws:draws + n], classes)
+        np.testing.assert_array_equal(out_labels, np.concatenate([labels[idx], fake]))
+        np.testing.assert_array_equal(z[:, width:], np.eye(classes)[fake])
+        np.testing.assert_array_equal(x_d[:, 13:], np.eye(classes)[out_labels])
+
+
+def test_labels_from_raw_cover_the_classes_evenly():
+    raw = np.random.default_rng(0).bit_generator.random_raw(100_000)
+    for classes in (1, 3, 10):
+        labels = ref.labels_from_raw(raw, classes)
+        assert labels.dtype == np.int64 and labels.min() == 0 and labels.max() == classes - 1
+        share = np.bincount(labels) / raw.size
+        assert np.abs(share - 1 / classes).max() < 0.01
+    top = np.array([0, 2 ** 63, 2 ** 64 - 1], np.uint64)
+    np.testing.assert_array_equal(ref.labels_from_raw(top, 10), [0, 5, 9])
+
+
 # --- normals_from_raw -------------------------------------------------------------------
 
 def normal_pair(draws, shape, dtype, strided_out=False):
@@ -522,6 +567,19 @@ BAD_CALLS = [  # (kernel, arguments, what the error names)
     (gather.prefetch_rows, lambda: (np.zeros((10, 4), np.uint8)[:, ::2], np.array([0])),
      "C-contiguous"),
     (gather.prefetch_rows, lambda: (np.zeros((10, 4)), np.array([[0]])), "1-D ints"),
+    (inputs.batch_inputs, lambda: (np.zeros(9, np.uint64), np.zeros((10, 4)), np.arange(2),
+                                   np.zeros(10, np.int64), _f32(2, 5), 3, _f32(4, 6),
+                                   np.zeros(4, np.int64)), "data must be uint8"),
+    (inputs.batch_inputs, lambda: (np.zeros(4, np.uint64), np.zeros((10, 4), np.uint8),
+                                   np.arange(2), np.zeros(10, np.int64), _f32(2, 5), 3,
+                                   _f32(4, 6), np.zeros(4, np.int64)), "takes 5 uint64 draws"),
+    (inputs.batch_inputs, lambda: (np.zeros(5, np.uint64), np.zeros((10, 4), np.uint8),
+                                   np.arange(2), np.full(10, 2, np.int64), _f32(2, 5), 3,
+                                   _f32(4, 6), np.zeros(4, np.int64)),
+     r"labels must lie in 0\.\.1"),
+    (inputs.batch_inputs, lambda: (np.zeros(5, np.uint64), np.zeros((10, 4), np.uint8),
+                                   np.arange(2), np.zeros(10, np.int64), _f32(2, 5), 3,
+                                   _f32(4, 5), np.zeros(4, np.int64)), r"x_d has shape \(4, 5\)"),
 ]
 
 

@@ -1,0 +1,145 @@
+"""A training step's inputs in one compiled call: the real rows of a batch, G's normal noise,
+the fake rows' labels and every one-hot label column, from one array of raw draws.
+
+Inside a step each of these took 20-80 us as a NumPy call of its own (the gather, the
+noise, drawing 64 labels, two one-hot writes), several times what they take alone: the
+step's products leave NumPy's code and data out of the caches. One call for all of them made
+the default preset's `GAN.fit` 1.07x faster (30 rounds, the two versions taking turns in one
+process).
+
+A fake row's label is one raw draw: its top 32 bits times the number of classes, shifted
+down 32 bits (kernels.reference.labels_from_raw; each class's share is off by at most
+2^-32). `batch_draws` says how many raw draws a batch takes: the noise first (in
+kernels.box_muller's layout), then the labels.
+"""
+import numpy as np
+from numba import njit
+
+from . import checks
+from .box_muller import normal_draws
+from .gather import _FORMS, _scale_row
+from .normal import _normals32, _normals64
+
+
+def batch_draws(rows, noise_width, classes, dtype):
+    """The raw 64-bit draws a batch of `rows` fake rows takes: normal noise of
+    noise_width values a row, then one draw per label when there are classes."""
+    return normal_draws(rows * noise_width, dtype) + (rows if classes else 0)
+
+
+def batch_inputs(raw, data, idx, labels, z, noise_width, x_d, out_labels):
+    """Fill a step's inputs from `raw` (batch_draws(n, noise_width, classes, dtype) draws):
+
+    - x_d[i, :f] = data[idx[i]] scaled to [-1, 1] (uint8 data (N, f), as gather_scaled),
+    - z[:, :noise_width] = standard normal noise (normals_from_raw of the first draws),
+
+    and with classes (labels (N,) ints, out_labels (2n,) int64, C = z's columns past
+    noise_width = x_d's past f): out_labels[:n] = labels[idx], out_labels[n:] drawn from the
+    remaining draws (labels_from_raw), and the one-hot columns z[:, noise_width:] (fake
+    rows) and x_d[:, f:] (real rows, then fake rows n:2n). With no classes, labels and
+    out_labels are empty.
+    """
+    _check(raw, data, idx, labels, z, noise_width, x_d, out_labels)
+    _batch_unchecked(raw, data, idx, labels, z, noise_width, x_d, out_labels)
+
+
+def _batch_unchecked(raw, data, idx, labels, z, noise_width, x_d, out_labels):
+    n, classes = idx.size, z.shape[1] - noise_width
+    draws = normal_draws(n * noise_width, z.dtype)
+    pairs = -(-n * noise_width // 2)
+    real = z.dtype.type
+    before, after = _FORMS[z.dtype]
+    scale = real(before), real(127.5), real(after)
+    label_raw = raw[draws:draws + (n if classes else 0)]
+    if z.itemsize == 4:
+        _batch32(raw[:pairs].view(np.uint32), label_raw, data, idx, labels, z, noise_width,
+                 x_d, out_labels, *scale)
+    else:
+        _batch64(raw[:2 * pairs], label_raw, data, idx, labels, z, noise_width, x_d,
+                 out_labels, *scale)
+
+
+batch_inputs.unchecked = _batch_unchecked  # for callers whose arrays fit by construction
+
+
+@njit(cache=True)
+def _batch32(halves, label_raw, data, idx, labels, z, noise_width, x_d, out_labels, before,
+             half, after):
+    flat = np.empty(halves.size, z.dtype)  # two halves a pair, two values a pair
+    _normals32(halves, flat)
+    _fill(flat, label_raw, data, idx, labels, z, noise_width, x_d, out_labels, before, half,
+          after)
+
+
+@njit(cache=True)
+def _batch64(noise_raw, label_raw, data, idx, labels, z, noise_width, x_d, out_labels, before,
+             half, after):
+    flat = np.empty(noise_raw.size, z.dtype)
+    _normals64(noise_raw, flat)
+    _fill(flat, label_raw, data, idx, labels, z, noise_width, x_d, out_labels, before, half,
+          after)
+
+
+@njit(cache=True, error_model="numpy")  # numpy: no zero check on the scaling's division
+def _fill(flat, label_raw, data, idx, labels, z, noise_width, x_d, out_labels, before, half,
+          after):
+    n, f = idx.size, data.shape[1]
+    for i in range(n):  # value k of the noise is row k // noise_width's, column k % it
+        row, values = z[i, :noise_width], flat[i * noise_width:(i + 1) * noise_width]
+        for j in range(noise_width):
+            row[j] = values[j]
+    for i in range(n):
+        _scale_row(data[idx[i]], before, half, after, x_d[i, :f])
+    classes = z.shape[1] - noise_width
+    if classes == 0:
+        return
+    for i in range(n):
+        out_labels[i] = labels[idx[i]]
+        out_labels[n + i] = np.int64(((label_raw[i] >> np.uint64(32)) * np.uint64(classes))
+                                     >> np.uint64(32))
+    for i in range(n):
+        _one_hot_row(z[i, noise_width:], out_labels[n + i])
+    for i in range(2 * n):
+        _one_hot_row(x_d[i, f:], out_labels[i])
+
+
+@njit(cache=True, inline="always")
+def _one_hot_row(row, label):
+    for c in range(row.size):
+        row[c] = 0
+    row[label] = 1
+
+
+def _check(raw, data, idx, labels, z, noise_width, x_d, out_labels):
+    name = "batch_inputs"
+    _, f = checks.matrix(name, "data", data)
+    n, width = checks.matrix(name, "z", z)
+    if data.dtype != np.uint8:
+        raise checks.KernelArgumentError(f"{name}: data must be uint8 pixels; got {data.dtype}")
+    if idx.ndim != 1 or idx.size != n or not np.issubdtype(idx.dtype, np.integer):
+        raise checks.KernelArgumentError(f"{name}: idx must be {n} ints, one per row of z; "
+                                         f"got {idx.dtype} {idx.shape}")
+    if n and (idx.min() < 0 or idx.max() >= len(data)):
+        raise checks.KernelArgumentError(f"{name}: idx must lie in 0..{len(data) - 1}")
+    if not 0 < noise_width <= width:
+        raise checks.KernelArgumentError(f"{name}: noise_width={noise_width} must be in 1.."
+                                         f"{width} (z's columns)")
+    classes = width - noise_width
+    checks.shape(name, "x_d", x_d, (2 * n, f + classes))
+    checks.floats(name, z=z, x_d=x_d)
+    for label, a in (("z", z), ("x_d", x_d)):
+        checks.writable_rows(name, label, a)
+    if raw.dtype != np.uint64 or raw.ndim != 1 or raw.size < batch_draws(n, noise_width,
+                                                                         classes, z.dtype):
+        raise checks.KernelArgumentError(
+            f"{name}: a batch of {n} rows takes {batch_draws(n, noise_width, classes, z.dtype)}"
+            f" uint64 draws; got {raw.dtype} {raw.shape}")
+    if classes:
+        if labels.shape != (len(data),) or labels.dtype != np.int64:
+            raise checks.KernelArgumentError(f"{name}: labels must be int64, one per row of "
+                                             f"data; got {labels.dtype} {labels.shape}")
+        if labels.size and (labels.min() < 0 or labels.max() >= classes):
+            raise checks.KernelArgumentError(f"{name}: labels must lie in 0..{classes - 1}")
+        if out_labels.shape != (2 * n,) or out_labels.dtype != np.int64:
+            raise checks.KernelArgumentError(f"{name}: out_labels must be {2 * n} int64s; got "
+                                             f"{out_labels.dtype} {out_labels.shape}")
