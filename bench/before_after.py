@@ -3,7 +3,7 @@ working tree's, each in fresh processes taking turns, so a busy spell of the mac
 on both.
 
     python bench/before_after.py [--rev HEAD] [--gans S L default toy] [--dtype float32]
-                                 [--rounds 7] [--in-process]
+                                 [--rounds 7] [--in-process] [--fit [--g-layers 100,256,784]]
 
 The revision's tree (kernels, engine and all) is unpacked into a temporary folder and run
 from there. Each process times the Numba engine that `GAN.fit` drives (best of 7 runs after
@@ -15,6 +15,11 @@ medians of the per-round ratios.
 alternates single runs of the two engines instead (a round each), which spares the
 start-up and shows changes of a few percent through less noise; it also says whether the
 two trained the same parameters, bit for bit.
+
+--fit times what `fastgan train` runs instead, in one process: the default preset's float32
+`GAN.fit` on the embedded MNIST sample (uint8 pixels and their labels; floats for trees
+whose `fit` took floats only), an epoch of 125 steps a round each, G's layers set by
+--g-layers (e.g. 100,256,784, the 5-minute pairs' G).
 """
 import argparse
 import importlib.util
@@ -73,15 +78,54 @@ def step_ms(tree, gan, dtype):
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
-def in_process(tree, gans, dtype, rounds):
-    """{gan: (before ms, after ms, same parameters)}: engines of the tree's fastgan (imported
-    as fastgan_before) and of this one, taking turns in this process, a run each round."""
+def import_before(tree):
+    """The tree's fastgan, imported as fastgan_before."""
     spec = importlib.util.spec_from_file_location(
         "fastgan_before", Path(tree, "fastgan", "__init__.py"),
         submodule_search_locations=[str(Path(tree, "fastgan"))])
     module = importlib.util.module_from_spec(spec)
     sys.modules["fastgan_before"] = module  # its relative imports resolve under this name
     spec.loader.exec_module(module)
+    return module
+
+
+def fit_in_process(tree, rounds, g_layers):
+    """(before ms, after ms) per step of the default preset's GAN.fit on the embedded MNIST
+    sample, the tree's fastgan and this one taking turns in this process, an epoch each."""
+    import_before(tree)
+    from fastgan import datasets
+    (x, y), _ = datasets.load_data()
+    x = x.reshape(len(x), -1)
+    runs = {}
+    for label in ("before", "after"):
+        package = importlib.import_module("fastgan_before" if label == "before" else "fastgan")
+        config = importlib.import_module(package.__name__ + ".config")
+        bench = importlib.import_module(package.__name__ + ".benchmark")
+        spec = dict(bench.GANS["default"], **({"g_layers": g_layers} if g_layers else {}))
+        gan = package.GAN.from_config(config.Config(**spec, batch_size=64, epochs=2 ** 40,
+                                                    dtype="float32", backend="numba"),
+                                      verbose=False)
+        data = x
+        try:
+            gan.fit(data, y, epochs=1)
+        except TypeError:  # a tree from before uint8 data: its fit took floats only
+            data = (x / 127.5 - 1).astype(np.float32)
+            gan.fit(data, y, epochs=1)
+        runs[label] = [gan, data, []]
+    steps = len(x) // 64
+    for r in range(rounds):
+        for label in ("before", "after") if r % 2 == 0 else ("after", "before"):
+            gan, data, times = runs[label]
+            t = time.perf_counter()
+            gan.fit(data, y, epochs=r + 2)
+            times.append(1e3 * (time.perf_counter() - t) / steps)
+    return runs["before"][2], runs["after"][2]
+
+
+def in_process(tree, gans, dtype, rounds):
+    """{gan: (before ms, after ms, same parameters)}: engines of the tree's fastgan (imported
+    as fastgan_before) and of this one, taking turns in this process, a run each round."""
+    import_before(tree)
     from fastgan import benchmark as after
     from fastgan.threads import thread_settings
     before = importlib.import_module("fastgan_before.benchmark")
@@ -122,9 +166,17 @@ def main():
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--fit", action="store_true")
+    parser.add_argument("--g-layers", type=lambda s: [int(v) for v in s.split(",")])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         trees = {"before": unpack(args.rev, folder), "after": ROOT}
+        if args.fit:
+            print(f"GAN.fit of the default preset (G {args.g_layers or 'as preset'}) on the "
+                  f"embedded MNIST sample, ms per step, {args.rounds} rounds of an epoch "
+                  f"taking turns in one process; before = {args.rev}, after = working tree")
+            report("default", *fit_in_process(folder, args.rounds, args.g_layers))
+            return
         if args.in_process:
             print(f"{args.dtype}, batch 64, ms per step over {args.rounds} rounds taking turns "
                   f"in one process; before = {args.rev}, after = working tree")
