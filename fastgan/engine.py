@@ -126,8 +126,8 @@ class Engine:
             self.labels[:n] = labels[idx]
             self.labels[n:] = reference.labels_from_raw(self.rng.bit_generator.random_raw(n),
                                                        self.C)
-            _one_hot(self.z, cfg.z_width, self.labels[n:])
-            _one_hot(self.x_d, self.f, self.labels)
+            reference.one_hot(self.z[:, cfg.z_width:], self.labels[n:])
+            reference.one_hot(self.x_d[:, self.f:], self.labels)
 
     def _fill_d_input(self, fake, copied):
         """G's samples into D's input (unless its pass `copied` them there), plus instance
@@ -213,7 +213,7 @@ class Engine:
             rows = slice(0, min(chunk, n - lo))
             zc[rows, :z.shape[1]] = z[lo:lo + chunk]
             if self.C:
-                _one_hot(zc[rows], z.shape[1], labels[lo:lo + chunk])
+                reference.one_hot(zc[rows, z.shape[1]:], labels[lo:lo + chunk])
             out[lo:lo + chunk] = forward(self.be, G, ws, zc[rows], rows)
         return out
 
@@ -241,14 +241,8 @@ def draw_latent(rng, config, out, normals=reference.normals_from_raw):
     nz, K = config.g_layers[0], config.latent_codes
     draw_noise(rng, config.noise, out[:, :nz], normals)
     if K:
-        _one_hot(out[:, :nz + K], nz, rng.integers(K, size=len(out)))
+        reference.one_hot(out[:, nz:nz + K], rng.integers(K, size=len(out)))
     return out
-
-
-def _one_hot(buf, start, labels):
-    """Write one-hot `labels` (rows,) into columns start: of buf (rows, start + classes)."""
-    buf[:, start:] = 0
-    buf[np.arange(len(labels)), start + labels] = 1
 
 
 class _OptState:

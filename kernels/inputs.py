@@ -17,7 +17,7 @@ from numba import njit
 
 from . import checks
 from .box_muller import normal_draws
-from .gather import _FORMS, _scale_row
+from .gather import _FORMS, _check_indices, _scale_row
 from .normal import _normals32, _normals64
 
 
@@ -116,11 +116,10 @@ def _check(raw, data, idx, labels, z, noise_width, x_d, out_labels):
     n, width = checks.matrix(name, "z", z)
     if data.dtype != np.uint8:
         raise checks.KernelArgumentError(f"{name}: data must be uint8 pixels; got {data.dtype}")
-    if idx.ndim != 1 or idx.size != n or not np.issubdtype(idx.dtype, np.integer):
-        raise checks.KernelArgumentError(f"{name}: idx must be {n} ints, one per row of z; "
-                                         f"got {idx.dtype} {idx.shape}")
-    if n and (idx.min() < 0 or idx.max() >= len(data)):
-        raise checks.KernelArgumentError(f"{name}: idx must lie in 0..{len(data) - 1}")
+    _check_indices(name, idx, len(data))
+    if idx.size != n:
+        raise checks.KernelArgumentError(f"{name}: idx must hold {n} indices, one per row of "
+                                         f"z; got {idx.size}")
     if not 0 < noise_width <= width:
         raise checks.KernelArgumentError(f"{name}: noise_width={noise_width} must be in 1.."
                                          f"{width} (z's columns)")

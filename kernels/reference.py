@@ -117,8 +117,8 @@ def batch_inputs(raw, data, idx, labels, z, noise_width, x_d, out_labels):
     if classes:
         out_labels[:n] = labels[idx]
         out_labels[n:] = labels_from_raw(raw[draws:draws + n], classes)
-        _one_hot(z[:, noise_width:], out_labels[n:])
-        _one_hot(x_d[:, data.shape[1]:], out_labels)
+        one_hot(z[:, noise_width:], out_labels[n:])
+        one_hot(x_d[:, data.shape[1]:], out_labels)
 
 
 def labels_from_raw(raw, classes):
@@ -127,7 +127,8 @@ def labels_from_raw(raw, classes):
     return ((raw >> np.uint64(32)) * np.uint64(classes) >> np.uint64(32)).astype(np.int64)
 
 
-def _one_hot(columns, labels):
+def one_hot(columns, labels):
+    """Row i of `columns` (rows, classes) = the one-hot vector of labels[i]."""
     columns[...] = 0
     columns[np.arange(len(labels)), labels] = 1
 
