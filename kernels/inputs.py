@@ -4,7 +4,7 @@ the fake rows' labels and every one-hot label column, from one array of raw draw
 Inside a step each of these took 20-80 us as a NumPy call of its own (the gather, the
 noise, drawing 64 labels, two one-hot writes), several times what they take alone: the
 step's products leave NumPy's code and data out of the caches. One call for all of them made
-the default preset's `GAN.fit` 1.07x faster (30 rounds, the two versions taking turns in one
+the default preset's `GAN.fit` 1.08x faster (30 rounds, the two versions taking turns in one
 process).
 
 A fake row's label is one raw draw: its top 32 bits times the number of classes, shifted
