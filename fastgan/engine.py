@@ -96,8 +96,8 @@ class Engine:
         # when a conditional D's label columns follow them
         into = self.x_d if self.C and self.noise is None else None
         fake = self._forward(self.G, self.gw, self.z, slice(None), copy_to=into, copy_at=n)
-        if not self.direct:
-            self._fill_d_input(fake, copied=into is not None)
+        if self.noise is not None:
+            self._add_instance_noise(fake)
         logits = self._forward(self.D, self.dw, self.x_dv, slice(None))
         dlogits = self.dw.grads[-1]
         half = n // self.P
@@ -123,22 +123,16 @@ class Engine:
         self._gather(data, idx, self.x_d[:n])
         draw_latent(self.rng, cfg, self.z[:, :cfg.z_width], self.be.normals_from_raw)
         if self.C:
-            self.labels[:n] = labels[idx]
-            self.labels[n:] = reference.labels_from_raw(self.rng.bit_generator.random_raw(n),
-                                                       self.C)
-            reference.one_hot(self.z[:, cfg.z_width:], self.labels[n:])
-            reference.one_hot(self.x_d[:, self.f:], self.labels)
+            reference.batch_labels(self.rng.bit_generator.random_raw(n), labels, idx,
+                                   self.z[:, cfg.z_width:], self.x_d[:, self.f:], self.labels)
 
-    def _fill_d_input(self, fake, copied):
-        """G's samples into D's input (unless its pass `copied` them there), plus instance
-        noise when the run adds it."""
+    def _add_instance_noise(self, fake):
+        """D's input with instance noise: G's samples copied in, then noise on every row."""
         n, f = self.n, self.f
-        if not copied:
-            self.x_d[n:, :f] = fake
-        if self.noise is not None:
-            draw_noise(self.rng, "normal", self.noise, self.be.normals_from_raw)
-            self.noise *= self.cfg.instance_noise
-            self.x_d[:, :f] += self.noise
+        self.x_d[n:, :f] = fake
+        draw_noise(self.rng, "normal", self.noise, self.be.normals_from_raw)
+        self.noise *= self.cfg.instance_noise
+        self.x_d[:, :f] += self.noise
 
     def g_step(self):
         """Update G through D on the fake rows of the last d_step; return G's loss."""

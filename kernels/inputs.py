@@ -46,17 +46,16 @@ def batch_inputs(raw, data, idx, labels, z, noise_width, x_d, out_labels):
 def _batch_unchecked(raw, data, idx, labels, z, noise_width, x_d, out_labels):
     n, classes = idx.size, z.shape[1] - noise_width
     draws = normal_draws(n * noise_width, z.dtype)
-    pairs = -(-n * noise_width // 2)
     real = z.dtype.type
     before, after = _FORMS[z.dtype]
     scale = real(before), real(127.5), real(after)
     label_raw = raw[draws:draws + (n if classes else 0)]
-    if z.itemsize == 4:
-        _batch32(raw[:pairs].view(np.uint32), label_raw, data, idx, labels, z, noise_width,
+    if z.itemsize == 4:  # float32 noise reads its draws as 32-bit halves
+        _batch32(raw[:draws].view(np.uint32), label_raw, data, idx, labels, z, noise_width,
                  x_d, out_labels, *scale)
     else:
-        _batch64(raw[:2 * pairs], label_raw, data, idx, labels, z, noise_width, x_d,
-                 out_labels, *scale)
+        _batch64(raw[:draws], label_raw, data, idx, labels, z, noise_width, x_d, out_labels,
+                 *scale)
 
 
 batch_inputs.unchecked = _batch_unchecked  # for callers whose arrays fit by construction

@@ -115,10 +115,19 @@ def batch_inputs(raw, data, idx, labels, z, noise_width, x_d, out_labels):
     normals_from_raw(raw[:draws], z[:, :noise_width])
     gather_scaled(data, idx, x_d[:n])
     if classes:
-        out_labels[:n] = labels[idx]
-        out_labels[n:] = labels_from_raw(raw[draws:draws + n], classes)
-        one_hot(z[:, noise_width:], out_labels[n:])
-        one_hot(x_d[:, data.shape[1]:], out_labels)
+        batch_labels(raw[draws:draws + n], labels, idx, z[:, noise_width:],
+                     x_d[:, data.shape[1]:], out_labels)
+
+
+def batch_labels(raw, labels, idx, z_codes, x_codes, out_labels):
+    """out_labels (2n,) = the real rows' labels[idx], then n fake ones drawn from raw (one
+    draw each, labels_from_raw); their one-hot columns into z_codes (n, classes), the fake
+    rows', and x_codes (2n, classes), real rows then fake."""
+    n = len(idx)
+    out_labels[:n] = labels[idx]
+    out_labels[n:] = labels_from_raw(raw[:n], z_codes.shape[1])
+    one_hot(z_codes, out_labels[n:])
+    one_hot(x_codes, out_labels)
 
 
 def labels_from_raw(raw, classes):
