@@ -2,8 +2,10 @@
 
 A backend is a namespace of functions with the signatures of `fastgan.kernels.reference`. The
 NumPy backend *is* that module; the Numba backend maps the same names to the jitted kernels.
-The Numba backend also has PASSES, a whole network's forward or backward pass in one call;
-their twin is the per-layer loop of `fastgan.nets.forward` / `backward` over the primitives.
+The Numba backend also has PASSES, a whole network's forward or backward pass in one call
+(their twin is the per-layer loop of `fastgan.nets.forward` / `backward` over the
+primitives), and STEPS, a GAN's whole D or G update in one call (their twin is the GAN
+engine's step of calls, fastgan.engine).
 The Numba primitives and passes check their arrays before the compiled code runs
 (kernels.checks); `trusted` gives the same backend without those checks, for the GAN
 engine, whose buffers fit together by construction and whose step would pay for them every
@@ -15,6 +17,7 @@ PRIMITIVES = ("dense_forward", "dense_backward", "loss_head", "sgd_update", "ada
               "ema_update", "clip_update", "gather_scaled", "prefetch_rows", "dropout_mask",
               "normals_from_raw", "batch_inputs")
 PASSES = ("network_forward", "network_backward")
+STEPS = ("gan_d_step", "gan_g_step")
 BACKENDS = ("numba", "numpy")
 
 
@@ -24,13 +27,13 @@ def get_backend(name):
         from .kernels import reference as ref
         modules = [ref]
     elif name == "numba":
-        from .kernels import dense, gather, inputs, losses, masks, network, normal, optim
-        modules = [dense, gather, inputs, losses, masks, network, normal, optim]
+        from .kernels import dense, gather, inputs, losses, masks, network, normal, optim, step
+        modules = [dense, gather, inputs, losses, masks, network, normal, optim, step]
     else:
         raise ValueError(f"backend={name!r} is not known; use one of {', '.join(BACKENDS)}")
     found = {}
     for module in modules:
-        found.update({p: getattr(module, p) for p in PRIMITIVES + PASSES
+        found.update({p: getattr(module, p) for p in PRIMITIVES + PASSES + STEPS
                       if hasattr(module, p)})
     return SimpleNamespace(name=name, **found)
 

@@ -17,7 +17,8 @@ from .kernels.box_muller import normal_draws
 from .kernels.codes import HEADS
 from .kernels.inputs import batch_draws
 from .kernels.masks import raw_draws
-from .nets import MLP, Workspace, adam, backward, forward, sgd
+from .kernels.optim import no_update
+from .nets import MLP, Workspace, adam, backward, backward_args, forward, forward_args, sgd
 
 # Per loss: (head, target) for D on real rows, D on fake rows, and G on fake rows.
 LOSS_HEADS = {
@@ -72,40 +73,35 @@ class Engine:
         self.z = np.zeros((n, cfg.g_sizes[0]), dt)
         self.noise = np.zeros((2 * n, f), dt) if cfg.instance_noise else None
         self.labels = np.zeros(2 * n, np.int64)
-
-    # --- forward / backward through one network --------------------------------------
-    def _forward(self, net, ws, x, rows, **copy):
-        """Train-mode pass: fresh dropout masks for these rows, then forward (`copy`: its
-        copy_to and copy_at)."""
-        for mask in ws.masks:
-            if mask.size:
-                self._draw_mask(mask[rows])
-        return forward(self.be, net, ws, x, rows, **copy)
-
-    def _draw_mask(self, mask):
-        raw = self.rng.bit_generator.random_raw(raw_draws(mask.size))
-        self.be.dropout_mask(raw, self.cfg.dropout, mask)
+        self._compiled = None  # the compiled step's pass arguments, made on first use
 
     # --- the training step ----------------------------------------------------------
     def d_step(self, data, idx, labels=None):
         """Update D on real rows data[idx] (labels[idx] when conditional) and a fresh fake
         batch; return D's loss."""
-        n = self.n
         self._inputs(data, idx, labels)
-        # G's samples go straight into D's input: in place, or copied there by the pass
-        # when a conditional D's label columns follow them
-        into = self.x_d if self.C and self.noise is None else None
-        fake = self._forward(self.G, self.gw, self.z, slice(None), copy_to=into, copy_at=n)
         if self.noise is not None:
-            self._add_instance_noise(fake)
-        logits = self._forward(self.D, self.dw, self.x_dv, slice(None))
-        dlogits = self.dw.grads[-1]
-        half = n // self.P
+            draw_noise(self.rng, "normal", self.noise, self.be.normals_from_raw)
+            self.noise *= self.cfg.instance_noise
+        self._draw_masks(slice(None))
+        step = self._step("D", clip=self.cfg.clip)
         (hr, tr), (hf, tf) = self.heads[0], self.heads[1]
+        if hasattr(self.be, "gan_d_step"):  # the whole update in one compiled call
+            passes = self._passes()
+            noisy = (self.x_d, self.dw.empty if self.noise is None else self.noise)
+            loss = self.be.gan_d_step(passes["G"], passes["D"], passes["D'"],
+                                      step or no_update(self.dtype), (hr, tr, hf, tf),
+                                      self.weight, noisy)
+            return loss * self.to_mean
+        fake = forward(self.be, *self._pass("G"))
+        if self.noise is not None:
+            self.x_d[self.n:, :self.f] = fake
+            self.x_d[:, :self.f] += self.noise
+        logits = forward(self.be, *self._pass("D"))
+        dlogits, half = self.dw.grads[-1], self.n // self.P
         loss = self.be.loss_head(logits[:half], hr, tr, self.weight, dlogits[:half])
         loss += self.be.loss_head(logits[half:], hf, tf, self.weight, dlogits[half:])
-        backward(self.be, self.D, self.dw, self.x_dv, dlogits, slice(None), want_dw=True,
-                 step=self._step("D", clip=self.cfg.clip))
+        backward(self.be, *self._pass("D'"), step=step)
         return loss * self.to_mean
 
     def _inputs(self, data, idx, labels):
@@ -126,31 +122,64 @@ class Engine:
             reference.batch_labels(self.rng.bit_generator.random_raw(n), labels, idx,
                                    self.z[:, cfg.z_width:], self.x_d[:, self.f:], self.labels)
 
-    def _add_instance_noise(self, fake):
-        """D's input with instance noise: G's samples copied in, then noise on every row."""
-        n, f = self.n, self.f
-        self.x_d[n:, :f] = fake
-        draw_noise(self.rng, "normal", self.noise, self.be.normals_from_raw)
-        self.noise *= self.cfg.instance_noise
-        self.x_d[:, :f] += self.noise
-
     def g_step(self):
         """Update G through D on the fake rows of the last d_step; return G's loss."""
         half = self.n // self.P
+        self._draw_masks(slice(half, 2 * half))
+        ema = {} if self.G_ema is None else dict(decay=self.cfg.ema, average=self.G_ema.params)
+        step = self._step("G", **ema)
+        head, target = self.heads[2]
+        if hasattr(self.be, "gan_g_step"):
+            passes = self._passes()
+            return self.be.gan_g_step(passes["D fake"], passes["D' fake"],
+                                      no_update(self.dtype), passes["G'"],
+                                      step or no_update(self.dtype), (head, target),
+                                      self.weight) * self.to_mean
+        logits = forward(self.be, *self._pass("D fake"))
+        dlogits = self.dw.grads[-1][half:2 * half]
+        loss = self.be.loss_head(logits, head, target, self.weight, dlogits) * self.to_mean
+        backward(self.be, *self._pass("D' fake"))
+        backward(self.be, *self._pass("G'"), step=step)
+        return loss
+
+    def _draw_masks(self, rows):
+        """Fresh dropout masks for D's pass on `rows`, layer after layer."""
+        for mask in self.dw.masks:
+            if mask.size:
+                raw = self.rng.bit_generator.random_raw(raw_draws(mask[rows].size))
+                self.be.dropout_mask(raw, self.cfg.dropout, mask[rows])
+
+    def _pass(self, name):
+        """The arguments of nets.forward or nets.backward (but the backend) for a pass of
+        the step: "G" and "D" forward, "D'" backward (D's update), "D fake" and "D' fake"
+        on the fake rows and "G'" (G's update)."""
+        n, half = self.n, self.n // self.P
         fake = slice(half, 2 * half)
-        logits = self._forward(self.D, self.dw, self.x_dv[fake], fake)
-        dlogits = self.dw.grads[-1][fake]
-        hg, tg = self.heads[2]
-        loss = self.be.loss_head(logits, hg, tg, self.weight, dlogits) * self.to_mean
-        backward(self.be, self.D, self.dw, self.x_dv[fake], dlogits, fake, want_dx=True)
+        if name == "G":  # G's samples go straight into D's input: in place, or copied
+            # there by the pass when a conditional D's label columns follow them
+            into = self.x_d if self.C and self.noise is None else None
+            return self.G, self.gw, self.z, slice(None), into, n
+        if name == "D":
+            return self.D, self.dw, self.x_dv, slice(None)
+        if name == "D'":
+            return self.D, self.dw, self.x_dv, self.dw.grads[-1], slice(None), True
+        if name == "D fake":
+            return self.D, self.dw, self.x_dv[fake], fake
+        if name == "D' fake":
+            return self.D, self.dw, self.x_dv[fake], self.dw.grads[-1][fake], fake, False, True
         # D's input gradient on the fake rows, as (n, f + C) rows: G's upstream gradient is
         # their first f columns, which the pass reads in place when labels follow them
-        dfake = self.dw.dx0.reshape(2 * self.n, self.f + self.C)
-        dout, source = (dfake[self.n:], None) if self.direct else (self.g_dout, dfake)
-        ema = {} if self.G_ema is None else dict(decay=self.cfg.ema, average=self.G_ema.params)
-        backward(self.be, self.G, self.gw, self.z, dout, slice(None), want_dw=True,
-                 step=self._step("G", **ema), dout_from=source, dout_at=self.n)
-        return loss
+        dfake = self.dw.dx0.reshape(2 * n, self.f + self.C)
+        dout, source = (dfake[n:], None) if self.direct else (self.g_dout, dfake)
+        return self.G, self.gw, self.z, dout, slice(None), True, False, source, n
+
+    def _passes(self):
+        """The compiled step's pass arguments (nets.forward_args, backward_args) by name:
+        the same buffers every step, so made once."""
+        if self._compiled is None:
+            self._compiled = {name: (backward_args if "'" in name else forward_args)(
+                *self._pass(name)) for name in ("G", "D", "D'", "D fake", "D' fake", "G'")}
+        return self._compiled
 
     def _gather(self, data, idx, rows):
         """rows[:, :f] = data[idx], the real rows of a batch; uint8 pixels scaled to

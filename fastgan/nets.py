@@ -118,13 +118,10 @@ def forward(be, net, ws, x, rows=slice(None), copy_to=None, copy_at=0):
     """Run x (r, sizes[0]) through `net` into rows `rows` of `ws` (dropout masks as drawn
     there); return the output (r, sizes[-1]), a view into ws. `copy_to` (2-D, C-contiguous)
     also gets the output, in its rows copy_at: and first sizes[-1] columns."""
-    last = ws.outs[-1][rows]
     if hasattr(be, "network_forward"):
-        be.network_forward(unit_columns(x), net.params, net.alpha, ws.hidden_outs,
-                           ws.hidden_masks, ws.hidden_hs, last,
-                           ws.empty if copy_to is None else copy_to, copy_at,
-                           ws.plan(net, rows))
-        return last
+        args = forward_args(net, ws, x, rows, copy_to, copy_at)
+        be.network_forward(*args)
+        return args[6]
     h = x
     for l in range(net.n_layers):
         mask = ws.masks[l][rows] if ws.masks[l].size else ws.empty
@@ -137,8 +134,8 @@ def forward(be, net, ws, x, rows=slice(None), copy_to=None, copy_at=0):
     return h
 
 
-def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=False, step=None,
-             dout_from=None, dout_at=0):
+def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=False,
+             dout_from=None, dout_at=0, step=None):
     """Backpropagate dout (r, sizes[-1]) through the last `forward` of x on rows `rows`.
 
     With `dout_from` (2-D, C-contiguous), the upstream gradient is its rows dout_at: and
@@ -152,11 +149,8 @@ def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=Fals
     if step is not None and not want_dw:
         raise ValueError("an update needs the gradients: pass want_dw=True")
     if hasattr(be, "network_backward"):
-        be.network_backward(unit_columns(x), net.params, net.alpha, ws.hidden_outs,
-                            ws.hidden_masks, ws.hidden_hs, ws.outs[-1][rows], ws.hidden_grads,
-                            net.grads if want_dw else ws.empty1, dout,
-                            ws.empty if dout_from is None else dout_from, dout_at,
-                            ws.dx0[rows] if want_dx else ws.empty, ws.plan(net, rows),
+        be.network_backward(*backward_args(net, ws, x, dout, rows, want_dw, want_dx, dout_from,
+                                           dout_at),
                             no_update(net.dtype) if step is None else step)
         return
     if dout_from is not None:
@@ -175,6 +169,23 @@ def backward(be, net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=Fals
         dout = dx
     if step is not None:
         apply_update(be, step)
+
+
+def forward_args(net, ws, x, rows=slice(None), copy_to=None, copy_at=0):
+    """The arguments of kernels.network's forward pass that `forward` makes."""
+    return (unit_columns(x), net.params, net.alpha, ws.hidden_outs, ws.hidden_masks,
+            ws.hidden_hs, ws.outs[-1][rows], ws.empty if copy_to is None else copy_to, copy_at,
+            ws.plan(net, rows))
+
+
+def backward_args(net, ws, x, dout, rows=slice(None), want_dw=False, want_dx=False,
+                  dout_from=None, dout_at=0):
+    """The arguments of kernels.network's backward pass that `backward` makes, but its step."""
+    return (unit_columns(x), net.params, net.alpha, ws.hidden_outs, ws.hidden_masks,
+            ws.hidden_hs, ws.outs[-1][rows], ws.hidden_grads,
+            net.grads if want_dw else ws.empty1, dout,
+            ws.empty if dout_from is None else dout_from, dout_at,
+            ws.dx0[rows] if want_dx else ws.empty, ws.plan(net, rows))
 
 
 def apply_update(be, step):

@@ -25,6 +25,7 @@ their gradients and the gradient it passes down; and each block finishes that gr
 (the layer below's mask and activation derivative) while it is in cache.
 """
 import numpy as np
+import numba
 from numba import njit, prange
 
 from . import checks
@@ -32,8 +33,11 @@ from .codes import ACTIVATIONS
 from .dense import (_dz_block, _forward_block, _gradient_block, _span, backward_cut,
                     forward_cut, parallel, unit_columns)
 from .optim import ADAM, NONE, SGD
+from .sync import claim, counters, done, wait
 
 # the columns of a plan's row for one layer (Numba freezes them into the compiled passes)
+# workers per pass: Numba freezes it into the compiled passes, and any count is correct
+_THREADS = numba.config.NUMBA_NUM_THREADS
 _W, _B, _K, _M, _ACT, _AT, _DROPOUT, _BY_COLUMNS, _STEP, _PARALLEL, _ROWS, _KROWS = range(12)
 
 
@@ -73,17 +77,40 @@ def network_forward(x, params, alpha, outs, masks, hs, last, copy_to, copy_at, p
     """Each layer l: out = act(h @ w + b), and h = out * mask when the layer has dropout
     masks (h is x for the first layer); `last` is the output layer's out. A non-empty
     `copy_to` also gets `last` in its rows copy_at: and first columns."""
+    args = check_forward("network_forward",
+                         (x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan))
+    _network_forward(*args)
+
+
+def check_forward(name, args):
+    """A forward pass's arguments, checked, x with unit column stride (see network_forward)."""
+    x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan = args
     x = unit_columns(x)
-    _check_pass("network_forward", x, plan, params=params, outs=outs, masks=masks, hs=hs,
-                last=last)
-    _check_rows_of("network_forward", "copy_to", copy_to, copy_at, last, write=True)
-    _network_forward(x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan)
+    _check_pass(name, x, plan, params=params, outs=outs, masks=masks, hs=hs, last=last)
+    _check_rows_of(name, "copy_to", copy_to, copy_at, last, write=True)
+    return (x, *args[1:])
 
 
-@njit(cache=True, parallel=True, error_model="numpy")  # numpy: see kernels.tanh
+@njit(cache=True, parallel=True)
 def _network_forward(x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan):
+    sync, workers = counters(plan.shape[0]), _workers(plan)
+    if workers == 1:
+        _forward_stages(x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan, sync,
+                        0, 0)
+        return
+    for _ in prange(workers):
+        _forward_stages(x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan, sync,
+                        0, 0)
+
+
+@njit(cache=True, error_model="numpy")  # numpy: see kernels.tanh
+def _forward_stages(x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan, sync,
+                    base, ready):
+    """One thread's share of a forward pass: stage base + l for layer l, whose blocks it
+    claims once the stage before is done (kernels.sync; stage base - 1, if any, has `ready`
+    blocks). Returns the blocks of the last stage."""
     n, layers = x.shape[0], plan.shape[0]
-    h = x
+    h, below = x, ready
     for l in range(layers):
         row = plan[l]
         w, b = _weight(params, row), _bias(params, row)
@@ -96,18 +123,27 @@ def _network_forward(x, params, alpha, outs, masks, hs, last, copy_to, copy_at, 
         size = out.shape[1] if by_columns else n
         blocks = (size + step - 1) // step
         copy = top and copy_to.size > 0
-        if row[_PARALLEL]:  # prange's index is unsigned: int64 keeps one compiled block
-            for t in prange(blocks):
-                _forward_block(h, w, b, act, alpha, mask, out, hl, by_columns, step,
-                               np.int64(t))
-                if copy:
-                    _copy_block(out, copy_to, copy_at, by_columns, step, np.int64(t))
-        else:  # too small for a parallel region
-            for t in range(blocks):
-                _forward_block(h, w, b, act, alpha, mask, out, hl, by_columns, step, t)
-                if copy:
-                    _copy_block(out, copy_to, copy_at, by_columns, step, t)
-        h = hl
+        if base + l > 0:
+            wait(sync, base + l - 1, below)
+        t = claim(sync, base + l)
+        while t < blocks:
+            _forward_block(h, w, b, act, alpha, mask, out, hl, by_columns, step, t)
+            if copy:
+                _copy_block(out, copy_to, copy_at, by_columns, step, t)
+            done(sync, base + l)
+            t = claim(sync, base + l)
+        h, below = hl, blocks
+    return below
+
+
+@njit(cache=True)
+def _workers(plan):
+    """Workers of a pass of `plan`: one (no region) when no layer is worth a region, else
+    one per thread Numba may use. A worker that finds every block claimed only walks the
+    stages, so fewer threads (numba.set_num_threads) leave some workers next to nothing."""
+    if plan[:, _PARALLEL].max() == 0:
+        return 1
+    return _THREADS
 
 
 @njit(cache=True)
@@ -135,56 +171,82 @@ def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, do
     input's gradient when non-empty. The UPDATE `step` (kernels.optim; on params and
     dparams) updates each block of a layer's parameters once its gradients and the
     gradient it passes down are formed."""
+    args = check_backward("network_backward",
+                          (x, params, alpha, outs, masks, hs, last, grads, dparams, dout,
+                           dout_from, dout_at, dx0, plan), step)
+    _network_backward(*args, step)
+
+
+def check_backward(name, args, step):
+    """A backward pass's arguments but its step, checked with the step, x with unit column
+    stride (see network_backward)."""
+    x, params, alpha, outs, masks, hs, last, grads, dparams, dout, dout_from, dout_at, dx0, \
+        plan = args
     x = unit_columns(x)
-    _check_pass("network_backward", x, plan, params=params, outs=outs, masks=masks, hs=hs,
-                last=last, grads=grads, dparams=dparams, dout=dout, dx0=dx0)
-    _check_rows_of("network_backward", "dout_from", dout_from, dout_at, dout, write=False)
-    _check_step(params, dparams, step)
-    _network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout,
-                      dout_from, dout_at, dx0, plan, step)
+    _check_pass(name, x, plan, params=params, outs=outs, masks=masks, hs=hs, last=last,
+                grads=grads, dparams=dparams, dout=dout, dx0=dx0)
+    _check_rows_of(name, "dout_from", dout_from, dout_at, dout, write=False)
+    _check_step(name, params, dparams, step)
+    return (x, *args[1:])
 
 
 @njit(cache=True, parallel=True)
 def _network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout,
                       dout_from, dout_at, dx0, plan, step):
+    sync, workers = counters(plan.shape[0] + 1), _workers(plan)
+    if workers == 1:
+        _backward_stages(x, params, alpha, outs, masks, hs, last, grads, dparams, dout,
+                         dout_from, dout_at, dx0, plan, step, sync, 0, 0)
+        return
+    for _ in prange(workers):
+        _backward_stages(x, params, alpha, outs, masks, hs, last, grads, dparams, dout,
+                         dout_from, dout_at, dx0, plan, step, sync, 0, 0)
+
+
+@njit(cache=True)
+def _backward_stages(x, params, alpha, outs, masks, hs, last, grads, dparams, dout,
+                     dout_from, dout_at, dx0, plan, step, sync, base, ready):
+    """One thread's share of a backward pass (kernels.sync): stage base forms the output
+    layer's dz once stage base - 1 (if any) has its `ready` blocks done, stage base + 1 + i
+    the gradient blocks of layer layers - 1 - i, which also form the dz of the layer below.
+    Returns the blocks of the last stage."""
     n, layers = x.shape[0], plan.shape[0]
     empty = outs[:0].reshape((0, 0))
+    top = plan[layers - 1]
+    blocks = (n + top[_ROWS] - 1) // top[_ROWS]
+    if base > 0:
+        wait(sync, base - 1, ready)
+    t = claim(sync, base)
+    while t < blocks:
+        _fetch_rows(dout_from, dout_at, dout, top[_ROWS], t)
+        _dz_block(last, dout, top[_ACT], alpha,
+                  _rows(masks, top, n) if top[_DROPOUT] else empty, top[_ROWS], t)
+        done(sync, base)
+        t = claim(sync, base)
     for i in range(layers):
         l = layers - 1 - i
         row = plan[l]
         inp = x if l == 0 else _input(outs, hs, plan[l - 1], n)
-        out = last if l == layers - 1 else _rows(outs, row, n)
         dz = dout if l == layers - 1 else _rows(grads, row, n)
         dx = dx0 if l == 0 else _rows(grads, plan[l - 1], n)
-        mask = _rows(masks, row, n) if row[_DROPOUT] else empty
         dw, db = empty, dparams[:0]
         if dparams.size > 0:
             dw, db = _weight(dparams, row), _bias(dparams, row)
-        w, act, rows, krows = _weight(params, row), row[_ACT], row[_ROWS], row[_KROWS]
-        k = inp.shape[1]
+        w, krows = _weight(params, row), row[_KROWS]
         # a hidden layer's dz was formed by the layer above, with the gradient it passed down
         below = (empty, np.int64(0), alpha, empty)
         if l > 0:
             under = plan[l - 1]
             below = (_rows(outs, under, n), under[_ACT], alpha,
                      _rows(masks, under, n) if under[_DROPOUT] else empty)
-        top = l == layers - 1
-        if row[_PARALLEL]:
-            if top:
-                for t in prange((n + rows - 1) // rows):
-                    _fetch_rows(dout_from, dout_at, dz, rows, np.int64(t))
-                    _dz_block(out, dz, act, alpha, mask, rows, np.int64(t))
-            for t in prange((k + krows - 1) // krows):
-                _gradient_block(inp, w, dz, dw, db, dx, krows, np.int64(t), step, row[_W],
-                                row[_B], below)
-        else:
-            if top:
-                for t in range((n + rows - 1) // rows):
-                    _fetch_rows(dout_from, dout_at, dz, rows, t)
-                    _dz_block(out, dz, act, alpha, mask, rows, t)
-            for t in range((k + krows - 1) // krows):
-                _gradient_block(inp, w, dz, dw, db, dx, krows, t, step, row[_W], row[_B],
-                                below)
+        wait(sync, base + i, blocks)
+        blocks = (inp.shape[1] + krows - 1) // krows
+        t = claim(sync, base + i + 1)
+        while t < blocks:
+            _gradient_block(inp, w, dz, dw, db, dx, krows, t, step, row[_W], row[_B], below)
+            done(sync, base + i + 1)
+            t = claim(sync, base + i + 1)
+    return blocks
 
 
 @njit(cache=True)
@@ -281,10 +343,9 @@ def _check_sizes(name, n, plan, arrays):
             raise checks.KernelArgumentError(f"{name}: {label} must be writable")
 
 
-def _check_step(params, dparams, step):
+def _check_step(name, params, dparams, step):
     """Refuse an UPDATE (kernels.optim.update) that is malformed or not over these
     parameters and their gradients."""
-    name = "network_backward"
     if not (isinstance(step, tuple) and len(step) == 13
             and isinstance(step[0], int) and step[0] in (NONE, SGD, ADAM)):
         raise checks.KernelArgumentError(f"{name}: step must be an UPDATE made by "

@@ -7,6 +7,7 @@ differs, and these tests bound how far it moves the parameters.
 import numpy as np
 import pytest
 
+from fastgan.backends import STEPS as COMPILED_STEPS
 from fastgan.backends import get_backend
 from fastgan.config import HIDDEN, Config
 from fastgan.engine import LOSS_HEADS, Engine
@@ -43,10 +44,13 @@ def config(dim, depth=2, width=32, **fields):
     return Config(g_layers=[8, *hidden, dim], d_layers=[dim, *hidden, 1], **fields)
 
 
-def train(backend, cfg, data, steps=STEPS, labels=None):
-    """Train about `steps` steps (whole epochs) on `backend`; return the engine and trainer."""
-    with thread_settings(backend):
-        engine = Engine(cfg, get_backend(backend))
+def train(backend, cfg, data, steps=STEPS, labels=None, threads=None):
+    """Train about `steps` steps (whole epochs) on `backend` (a name, or a namespace of
+    primitives: the Numba backend's) with `threads` cores (None: all); return the engine
+    and trainer."""
+    be = get_backend(backend) if isinstance(backend, str) else backend
+    with thread_settings(be.name, threads):
+        engine = Engine(cfg, be)
         trainer = Trainer(engine, data, labels)
         trainer.run(max(1, round(steps / trainer.steps_per_epoch)))
     return engine, trainer
@@ -159,3 +163,49 @@ def test_uint8_pixels_train_as_their_scaled_floats(backend, dtype):
     assert ta.data.dtype == np.uint8 and ta.step == tb.step > 0
     for name in ("G", "D"):
         np.testing.assert_array_equal(getattr(a, name).params, getattr(b, name).params)
+
+
+def calls_only():
+    """The Numba backend without its compiled D and G updates: the engine then makes the
+    step's calls one by one, as it does on the NumPy backend."""
+    be = get_backend("numba")
+    for name in COMPILED_STEPS:
+        delattr(be, name)
+    return be
+
+
+@pytest.mark.parametrize("option", ["none", "no_dropout", "sgd", *OPTIONS])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_compiled_steps_equal_the_steps_of_calls(dtype, option):
+    """The compiled D and G updates run the calls' kernels on the same blocks: the same run
+    bit for bit, on one thread or all."""
+    extra = {"none": {}, "no_dropout": dict(dropout=0.0), "sgd": dict(optimizer="sgd")}
+    fields = dict(dropout=0.3, optimizer="adam", batch_size=8, learning_rate=1e-3)
+    fields.update(extra.get(option, OPTIONS.get(option)))
+    cfg = config(20, depth=3, dtype=dtype, **fields)
+    labels = np.arange(300) % 3 if cfg.n_classes else None
+    runs = [train(be, cfg, features(), 40, labels, threads) for be, threads in
+            ((calls_only(), None), (get_backend("numba"), None), (get_backend("numba"), 1))]
+    (a, ta) = runs[0]
+    for b, tb in runs[1:]:
+        for name in ("G", "D"):
+            np.testing.assert_array_equal(getattr(b, name).params, getattr(a, name).params)
+            np.testing.assert_array_equal(b.opt[name].m, a.opt[name].m)
+        if cfg.ema:
+            np.testing.assert_array_equal(b.G_ema.params, a.G_ema.params)
+        assert tb.history["d_loss"] == ta.history["d_loss"]
+        assert tb.history["g_loss"] == ta.history["g_loss"]
+        assert a.rng.bit_generator.state == b.rng.bit_generator.state
+
+
+def test_engine_takes_the_compiled_steps_where_the_backend_has_them():
+    """The Numba engine's step is the two compiled calls, not the passes one by one."""
+    engine, made = Engine(config(20, depth=3, dropout=0.3, batch_size=8),
+                          get_backend("numba")), []
+    for name in COMPILED_STEPS:
+        compiled = getattr(engine.be, name)
+        setattr(engine.be, name, lambda *a, f=compiled, n=name: made.append(n) or f(*a))
+    engine.be.network_forward = engine.be.network_backward = None  # fails if called
+    engine.d_step(features(), np.arange(8))
+    engine.g_step()
+    assert made == list(COMPILED_STEPS)
