@@ -9,6 +9,9 @@ whose one-hot columns follow each sample in x_d, G's pass copies its output bloc
 x_d as it forms them, and G's backward pass reads its gradient from D's input gradient in
 place.
 """
+import contextlib
+
+import numba
 import numpy as np
 
 from .backends import trusted
@@ -17,9 +20,11 @@ from .kernels.box_muller import normal_draws
 from .kernels.codes import HEADS
 from .kernels.inputs import batch_draws
 from .kernels.masks import raw_draws
+from .kernels.network import PARALLEL
 from .kernels.optim import no_update
 from .nets import MLP, Workspace, adam, backward, backward_args, forward, forward_args, sgd
 
+MAX_HELPERS = 64  # a crew's helpers at most (kernels.crew counts up to 127)
 # Per loss: (head, target) for D on real rows, D on fake rows, and G on fake rows.
 LOSS_HEADS = {
     "non-saturating": (("bce", 1.0), ("bce", 0.0), ("bce", 1.0)),
@@ -74,6 +79,7 @@ class Engine:
         self.noise = np.zeros((2 * n, f), dt) if cfg.instance_noise else None
         self.labels = np.zeros(2 * n, np.int64)
         self._compiled = None  # the compiled step's pass arguments, made on first use
+        self._crew = None  # helper threads of the compiled updates (`helping`)
 
     # --- the training step ----------------------------------------------------------
     def d_step(self, data, idx, labels=None):
@@ -88,10 +94,9 @@ class Engine:
         (hr, tr), (hf, tf) = self.heads[0], self.heads[1]
         if hasattr(self.be, "gan_d_step"):  # the whole update in one compiled call
             passes = self._passes()
-            noisy = (self.x_d, self.dw.empty if self.noise is None else self.noise)
-            loss = self.be.gan_d_step(passes["G"], passes["D"], passes["D'"],
-                                      step or no_update(self.dtype), (hr, tr, hf, tf),
-                                      self.weight, noisy)
+            update = self.be.gan_d_step if self._crew is None else self._crew.d_step
+            loss = update(passes["G"], passes["D"], passes["D'"], step or no_update(self.dtype),
+                          (hr, tr, hf, tf), self.weight, self._noisy())
             return loss * self.to_mean
         fake = forward(self.be, *self._pass("G"))
         if self.noise is not None:
@@ -131,10 +136,10 @@ class Engine:
         head, target = self.heads[2]
         if hasattr(self.be, "gan_g_step"):
             passes = self._passes()
-            return self.be.gan_g_step(passes["D fake"], passes["D' fake"],
-                                      no_update(self.dtype), passes["G'"],
-                                      step or no_update(self.dtype), (head, target),
-                                      self.weight) * self.to_mean
+            update = self.be.gan_g_step if self._crew is None else self._crew.g_step
+            return update(passes["D fake"], passes["D' fake"], no_update(self.dtype),
+                          passes["G'"], step or no_update(self.dtype), (head, target),
+                          self.weight) * self.to_mean
         logits = forward(self.be, *self._pass("D fake"))
         dlogits = self.dw.grads[-1][half:2 * half]
         loss = self.be.loss_head(logits, head, target, self.weight, dlogits) * self.to_mean
@@ -172,6 +177,37 @@ class Engine:
         dfake = self.dw.dx0.reshape(2 * n, self.f + self.C)
         dout, source = (dfake[n:], None) if self.direct else (self.g_dout, dfake)
         return self.G, self.gw, self.z, dout, slice(None), True, False, source, n
+
+    def _noisy(self):
+        """D's input and the instance noise on it (empty without), as kernels.step takes
+        them."""
+        return self.x_d, self.dw.empty if self.noise is None else self.noise
+
+    @contextlib.contextmanager
+    def helping(self):
+        """Helper threads join the compiled updates while the block trains (kernels.crew):
+        one fewer than the threads Numba may use, none where the backend has no compiled
+        updates or no layer is worth splitting."""
+        helpers = min(numba.get_num_threads() - 1, MAX_HELPERS)
+        helpers = helpers if hasattr(self.be, "gan_d_step") else 0
+        passes = self._passes() if helpers > 0 else {}
+        if not any(plan[:, PARALLEL].any() for args in passes.values() for plan in args[-1:]):
+            yield
+            return
+        from .kernels.crew import Crew
+        updates = [(net.params, net.grads, self.opt[name].m, self.opt[name].v, net.params[:0])
+                   for name, net in (("D", self.D), ("G", self.G))]
+        if self.G_ema is not None:
+            updates[1] = (*updates[1][:4], self.G_ema.params)
+        heads = (*self.heads[0], *self.heads[1])
+        regions = (self.be.gan_d_step, self.be.gan_g_step)
+        with Crew(helpers, regions, passes, *updates, heads, self.heads[2], self.weight,
+                  self._noisy()) as crew:
+            self._crew = crew if crew.active else None
+            try:
+                yield
+            finally:
+                self._crew = None
 
     def _passes(self):
         """The compiled step's pass arguments (nets.forward_args, backward_args) by name:

@@ -39,6 +39,7 @@ from .sync import claim, counters, done, wait
 # workers per pass: Numba freezes it into the compiled passes, and any count is correct
 _THREADS = numba.config.NUMBA_NUM_THREADS
 _W, _B, _K, _M, _ACT, _AT, _DROPOUT, _BY_COLUMNS, _STEP, _PARALLEL, _ROWS, _KROWS = range(12)
+PARALLEL = _PARALLEL  # a plan's column: whether the layer's product is worth splitting
 
 
 def plan(sizes, acts, height, r0, r1, dropout):

@@ -4,6 +4,8 @@ Both backends draw every random number (init, noise, shuffles, dropout masks) fr
 NumPy generator, so they see the same batches and masks; only the rounding of the kernels
 differs, and these tests bound how far it moves the parameters.
 """
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -174,28 +176,54 @@ def calls_only():
     return be
 
 
+def without_helpers(engine):
+    """`engine` training its compiled updates on Numba's regions, without a crew."""
+    engine.helping = contextlib.nullcontext
+    return engine
+
+
+def assert_same_run(a, ta, b, tb):
+    """Two runs of one config ended with the same weights, optimizer state, losses and draws."""
+    for name in ("G", "D"):
+        np.testing.assert_array_equal(getattr(b, name).params, getattr(a, name).params)
+        np.testing.assert_array_equal(b.opt[name].m, a.opt[name].m)
+    if a.cfg.ema:
+        np.testing.assert_array_equal(b.G_ema.params, a.G_ema.params)
+    assert tb.history["d_loss"] == ta.history["d_loss"]
+    assert tb.history["g_loss"] == ta.history["g_loss"]
+    assert a.rng.bit_generator.state == b.rng.bit_generator.state
+
+
 @pytest.mark.parametrize("option", ["none", "no_dropout", "sgd", *OPTIONS])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_compiled_steps_equal_the_steps_of_calls(dtype, option):
+@pytest.mark.parametrize("wide", [False, True])
+def test_compiled_steps_equal_the_steps_of_calls(wide, dtype, option):
     """The compiled D and G updates run the calls' kernels on the same blocks: the same run
-    bit for bit, on one thread or all."""
+    bit for bit, with helper threads (kernels.crew), on Numba's regions, or on one thread.
+    Only the wide nets have layers worth splitting, and so a crew."""
     extra = {"none": {}, "no_dropout": dict(dropout=0.0), "sgd": dict(optimizer="sgd")}
-    fields = dict(dropout=0.3, optimizer="adam", batch_size=8, learning_rate=1e-3)
+    fields = dict(dropout=0.3, optimizer="adam", batch_size=32 if wide else 8,
+                  learning_rate=1e-3)
     fields.update(extra.get(option, OPTIONS.get(option)))
-    cfg = config(20, depth=3, dtype=dtype, **fields)
+    dim = 256 if wide else 20
+    cfg = config(dim, depth=3, width=64 if wide else 32, dtype=dtype, **fields)
     labels = np.arange(300) % 3 if cfg.n_classes else None
-    runs = [train(be, cfg, features(), 40, labels, threads) for be, threads in
-            ((calls_only(), None), (get_backend("numba"), None), (get_backend("numba"), 1))]
-    (a, ta) = runs[0]
-    for b, tb in runs[1:]:
-        for name in ("G", "D"):
-            np.testing.assert_array_equal(getattr(b, name).params, getattr(a, name).params)
-            np.testing.assert_array_equal(b.opt[name].m, a.opt[name].m)
-        if cfg.ema:
-            np.testing.assert_array_equal(b.G_ema.params, a.G_ema.params)
-        assert tb.history["d_loss"] == ta.history["d_loss"]
-        assert tb.history["g_loss"] == ta.history["g_loss"]
-        assert a.rng.bit_generator.state == b.rng.bit_generator.state
+    data, steps = features(300, dim), 40
+
+    def run(be, threads=None, helpers=True):
+        with thread_settings("numba", threads):
+            engine = Engine(cfg, be)
+            if not helpers:
+                without_helpers(engine)
+            trainer = Trainer(engine, data, labels)
+            trainer.run(max(1, round(steps / trainer.steps_per_epoch)))
+        return engine, trainer
+
+    a, ta = run(calls_only())
+    for kind in ("crew", "regions", "one thread"):
+        b, tb = run(get_backend("numba"), threads=1 if kind == "one thread" else None,
+                    helpers=kind == "crew")
+        assert_same_run(a, ta, b, tb)
 
 
 def test_engine_takes_the_compiled_steps_where_the_backend_has_them():
