@@ -4,8 +4,9 @@ A backend is a namespace of functions with the signatures of `fastgan.kernels.re
 NumPy backend *is* that module; the Numba backend maps the same names to the jitted kernels.
 The Numba backend also has PASSES, a whole network's forward or backward pass in one call
 (their twin is the per-layer loop of `fastgan.nets.forward` / `backward` over the
-primitives), and STEPS, a GAN's whole D or G update in one call (their twin is the GAN
-engine's step of calls, fastgan.engine).
+primitives), and STEPS: a Crew (kernels.crew) that runs a GAN's whole D or G update in one
+call, with helper threads during a run (its twin is the GAN engine's step of calls,
+fastgan.engine).
 The Numba primitives and passes check their arrays before the compiled code runs
 (kernels.checks); `trusted` gives the same backend without those checks, for the GAN
 engine, whose buffers fit together by construction and whose step would pay for them every
@@ -17,7 +18,7 @@ PRIMITIVES = ("dense_forward", "dense_backward", "loss_head", "sgd_update", "ada
               "ema_update", "clip_update", "gather_scaled", "prefetch_rows", "dropout_mask",
               "normals_from_raw", "batch_inputs")
 PASSES = ("network_forward", "network_backward")
-STEPS = ("gan_d_step", "gan_g_step")
+STEPS = ("Crew",)
 BACKENDS = ("numba", "numpy")
 
 
@@ -27,8 +28,8 @@ def get_backend(name):
         from .kernels import reference as ref
         modules = [ref]
     elif name == "numba":
-        from .kernels import dense, gather, inputs, losses, masks, network, normal, optim, step
-        modules = [dense, gather, inputs, losses, masks, network, normal, optim, step]
+        from .kernels import crew, dense, gather, inputs, losses, masks, network, normal, optim
+        modules = [crew, dense, gather, inputs, losses, masks, network, normal, optim]
     else:
         raise ValueError(f"backend={name!r} is not known; use one of {', '.join(BACKENDS)}")
     found = {}

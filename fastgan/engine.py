@@ -19,12 +19,12 @@ from .kernels import reference
 from .kernels.box_muller import normal_draws
 from .kernels.codes import HEADS
 from .kernels.inputs import batch_draws
+from .kernels.crew import D_UPDATE, G_UPDATE
 from .kernels.masks import raw_draws
 from .kernels.network import PARALLEL
 from .kernels.optim import no_update
 from .nets import MLP, Workspace, adam, backward, backward_args, forward, forward_args, sgd
 
-MAX_HELPERS = 64  # a crew's helpers at most (kernels.crew counts up to 127)
 # Per loss: (head, target) for D on real rows, D on fake rows, and G on fake rows.
 LOSS_HEADS = {
     "non-saturating": (("bce", 1.0), ("bce", 0.0), ("bce", 1.0)),
@@ -79,7 +79,8 @@ class Engine:
         self.noise = np.zeros((2 * n, f), dt) if cfg.instance_noise else None
         self.labels = np.zeros(2 * n, np.int64)
         self._compiled = None  # the compiled step's pass arguments, made on first use
-        self._crew = None  # helper threads of the compiled updates (`helping`)
+        self._crew = None  # the compiled updates and their helpers (`helping`)
+        self._trials = None  # of the crews' ways, shared by this engine's crews
 
     # --- the training step ----------------------------------------------------------
     def d_step(self, data, idx, labels=None):
@@ -92,12 +93,11 @@ class Engine:
         self._draw_masks(slice(None))
         step = self._step("D", clip=self.cfg.clip)
         (hr, tr), (hf, tf) = self.heads[0], self.heads[1]
-        if hasattr(self.be, "gan_d_step"):  # the whole update in one compiled call
-            passes = self._passes()
-            update = self.be.gan_d_step if self._crew is None else self._crew.d_step
-            loss = update(passes["G"], passes["D"], passes["D'"], step or no_update(self.dtype),
-                          (hr, tr, hf, tf), self.weight, self._noisy())
-            return loss * self.to_mean
+        crew = self._crew
+        if crew is not None:
+            crew.start()
+            if crew.engaged:  # the whole update in one compiled call
+                return crew.update(D_UPDATE, step or no_update(self.dtype)) * self.to_mean
         fake = forward(self.be, *self._pass("G"))
         if self.noise is not None:
             self.x_d[self.n:, :self.f] = fake
@@ -134,17 +134,17 @@ class Engine:
         ema = {} if self.G_ema is None else dict(decay=self.cfg.ema, average=self.G_ema.params)
         step = self._step("G", **ema)
         head, target = self.heads[2]
-        if hasattr(self.be, "gan_g_step"):
-            passes = self._passes()
-            update = self.be.gan_g_step if self._crew is None else self._crew.g_step
-            return update(passes["D fake"], passes["D' fake"], no_update(self.dtype),
-                          passes["G'"], step or no_update(self.dtype), (head, target),
-                          self.weight) * self.to_mean
-        logits = forward(self.be, *self._pass("D fake"))
-        dlogits = self.dw.grads[-1][half:2 * half]
-        loss = self.be.loss_head(logits, head, target, self.weight, dlogits) * self.to_mean
-        backward(self.be, *self._pass("D' fake"))
-        backward(self.be, *self._pass("G'"), step=step)
+        crew = self._crew
+        if crew is not None and crew.engaged:
+            loss = crew.update(G_UPDATE, step or no_update(self.dtype)) * self.to_mean
+        else:
+            logits = forward(self.be, *self._pass("D fake"))
+            dlogits = self.dw.grads[-1][half:2 * half]
+            loss = self.be.loss_head(logits, head, target, self.weight, dlogits) * self.to_mean
+            backward(self.be, *self._pass("D' fake"))
+            backward(self.be, *self._pass("G'"), step=step)
+        if crew is not None:
+            crew.finish()
         return loss
 
     def _draw_masks(self, rows):
@@ -185,27 +185,27 @@ class Engine:
 
     @contextlib.contextmanager
     def helping(self):
-        """Helper threads join the compiled updates while the block trains (kernels.crew):
-        one fewer than the threads Numba may use, none where the backend has no compiled
-        updates or no layer is worth splitting."""
-        helpers = min(numba.get_num_threads() - 1, MAX_HELPERS)
-        helpers = helpers if hasattr(self.be, "gan_d_step") else 0
-        passes = self._passes() if helpers > 0 else {}
-        if not any(plan[:, PARALLEL].any() for args in passes.values() for plan in args[-1:]):
-            yield
+        """While the block trains, the D and G updates run as one compiled call each, with
+        helper threads (kernels.crew): one fewer than the threads Numba may use, none where
+        no layer is worth splitting. Without such a block, or on a backend without a crew,
+        the step is made of calls. Yields the crew (None without)."""
+        if not hasattr(self.be, "Crew"):
+            yield None
             return
-        from .kernels.crew import Crew
+        passes = self._passes()
+        split = any(args[-1][:, PARALLEL].any() for args in passes.values())
         updates = [(net.params, net.grads, self.opt[name].m, self.opt[name].v, net.params[:0])
                    for name, net in (("D", self.D), ("G", self.G))]
         if self.G_ema is not None:
             updates[1] = (*updates[1][:4], self.G_ema.params)
         heads = (*self.heads[0], *self.heads[1])
-        regions = (self.be.gan_d_step, self.be.gan_g_step)
-        with Crew(helpers, regions, passes, *updates, heads, self.heads[2], self.weight,
-                  self._noisy()) as crew:
-            self._crew = crew if crew.active else None
+        crew = self.be.Crew(numba.get_num_threads() - 1 if split else 0, passes, *updates,
+                            heads, self.heads[2], self.weight, self._noisy(), self._trials)
+        self._trials = crew.trials
+        with crew:
+            self._crew = crew
             try:
-                yield
+                yield crew
             finally:
                 self._crew = None
 

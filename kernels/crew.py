@@ -1,38 +1,40 @@
-"""Helper threads that share a training run's compiled D and G updates with the thread that
-trains, without a parallel region per update.
+"""A training run's D and G updates, each one compiled call, shared with helper threads.
 
-Numba starts a parallel region for every call of kernels.step's updates. Inside a training
-step that start took 25-30 us before the first block ran, and the end 10 more, against
-about 5 us each in a loop that does nothing else: two regions cost about 70 us of a GAN S
-step of 1.3 ms. A crew starts its helpers once, for a whole run: each is a Python thread
-in compiled code without the GIL, spinning until the training thread posts an update, then
-claiming that update's blocks beside it (kernels.sync), as a region's threads would. The
-blocks are the same whoever runs them, so results are too.
+The training thread posts an update (kernels.step's stages, with the step's UPDATE scalars,
+which change every step) and works on it itself. During a run a crew of helpers (one
+fewer than the threads Numba may use) waits in compiled code without the GIL, joins each
+update it sees before the training thread has finished its own share and closed it, and
+claims blocks beside it (kernels.sync); the training thread waits for the helpers that
+joined before it returns. The blocks are the same whoever runs them, so results are too,
+and a helper that is late, or gone, leaves its blocks to the others.
 
-The training thread posts an update (kernels.step's, with the step's UPDATE scalars, which
-change every step) and works on it itself; a helper joins the update if it sees it before
-the training thread has finished its own share and closed it, and the training thread
-waits for the helpers that joined before it returns. A helper that is late, or gone,
-leaves its blocks to the others. Between updates the helpers spin, then give their cores
-away more and more: a run spends most of its time in the updates, and a helper that slept
-would take longer to wake than the update it joins.
+Why helpers rather than a Numba parallel region per update: inside a GAN S step, entering
+such a region took 25-30 us before its first block ran and 10 us after its last, against
+about 5 us each in a loop that does nothing else; a step has two updates of about 0.5 ms.
+Between updates the helpers spin, then give their cores away more and more: a helper that
+slept would take longer to wake than the update it joins.
 
-Where another program keeps a core busy, a helper that spins between updates loses its
-core to it, often while it holds a block the training thread waits for: a GAN S step took
-0.78-0.85x as long on Numba's regions as with a crew, the other way round from free cores.
-So a crew times both ways now and then (TRIAL steps of each every CYCLE steps) and trains on
-the regions until the next trial where they were clearly faster.
+Where another program keeps a core busy, a spinning helper loses its core to it, often
+while it holds a block the training thread waits for: a GAN S step took 1.15-1.28x as long
+as the engine's step of calls, each on Numba's regions, which hand a busy thread's blocks
+to the others. So a crew with helpers times both ways now and then (Trials) and, until the
+next trial, leaves the steps to the calls if they were faster; its helpers nap
+meanwhile.
 
-One crew runs at a time in a process: a run that finds another's crew at work trains on
-Numba's regions instead (concurrent runs then share the cores through TBB).
+One compiled function serves the training thread and the helpers alike, so the stages
+compile once per dtype: Numba compiles every function a compiled function calls into it
+again, and each more entry point took the first run's compile time up by tens of seconds.
+One crew with helpers works at a time in a process: a run that finds another's at work
+trains without helpers.
 """
 import threading
 import time
 
+import numba
 import numpy as np
 from numba import njit
 
-from .step import _d_stages, _g_stages
+from .step import d_stages, g_stages
 from .sync import (cas, counters, exchange, fetch_add, load_acquire, nap, os_yield, pause,
                    wait_at_least)
 
@@ -40,140 +42,173 @@ from .sync import (cas, counters, exchange, fetch_add, load_acquire, nap, os_yie
 _STATE, _FINISHED, _KIND, _QUIT, _PARKED = 0, 8, 16, 24, 32
 _JOINED = 0x7F  # STATE = update number << 8 | CLOSED | helpers joined
 _CLOSED = 1 << 7  # no more helpers may join
-_D, _G = 1, 2  # the update posted
-_LOSS = 15  # where the update's loss lands in the scalars
+MAX_HELPERS = 64
+_TRAIN, _HELP = 0, 1  # the roles of the compiled entry point
+D_UPDATE, G_UPDATE = 1, 2
+_LOSS = 15  # where an update's loss lands in the scalars
 # a helper between updates: spins, then yields its core at each turn, then naps; a parked
 # one naps at once
 _SPIN_TURNS, _YIELD_TURNS = 1 << 10, 1 << 17
 TRIAL, CYCLE = 16, 512
-MARGIN = 1.1  # the regions' trial must be this much faster to be chosen
 
 
 class Crew:
-    """`helpers` threads that join the compiled updates of one engine while a `with crew:`
-    block runs. `regions`: the updates on Numba's regions (kernels.step's gan_d_step and
-    gan_g_step), which the crew's own d_step and g_step stand in for; `passes`: the
-    engine's pass arguments (fastgan.engine.Engine._passes); d_update, g_update: (params,
-    grads, m, v, average) of D's and G's optimizer steps; heads, head, weight, noisy as
-    kernels.step's updates take them."""
+    """The compiled updates of one engine, with `helpers` threads while a `with crew:`
+    block runs (fewer than one, or another crew at work: none). `passes`: the engine's
+    pass arguments (fastgan.engine.Engine._passes); d_update, g_update: (params, grads, m,
+    v, average) of D's and G's optimizer steps; heads, head, weight, noisy as
+    kernels.step's stages take them.
 
-    _one = threading.Lock()  # one crew at work per process
+    The compiled function is compiled (or loaded from Numba's cache) on a thread of its
+    own once the run's first step is done, while the run goes on with its step of calls:
+    compiling it took about 30 s where nothing was cached. The crew takes the steps from
+    the step after it is ready (`engaged`)."""
 
-    def __init__(self, helpers, regions, passes, d_update, g_update, heads, head, weight,
-                 noisy):
-        self.helpers, self.regions = helpers, regions
+    _one = threading.Lock()  # one crew with helpers at work per process
+
+    def __init__(self, helpers, passes, d_update, g_update, heads, head, weight, noisy,
+                 trials=None):
+        self.helpers = min(helpers, MAX_HELPERS)
         self.control = np.zeros(5 * 8, np.int64)
         stages = passes["G"][9].shape[0] + 2 * passes["D"][9].shape[0] + 3
-        self.sync = counters(stages)
         self.scalars = np.zeros(16)
-        self._args = (self.control, self.sync, self.scalars, passes["G"], passes["D"],
+        self._args = (self.control, counters(stages), self.scalars, passes["G"], passes["D"],
                       passes["D'"], passes["D fake"], passes["D' fake"], passes["G'"],
                       d_update, g_update, heads, head, weight, noisy)
-        self._threads = []
-        self.active = False
-        # the trials: steps so far, the seconds of each way's trial steps, the way now
-        self._steps, self._spent, self.helped, self._start = 0, [0.0, 0.0], False, None
+        self._threads, self._compiler, self._ready = [], None, threading.Event()
+        # the trials (a run's crews share them, so a short run goes on with the last
+        # one's), the way of the step now, and when it started
+        self.trials = Trials() if trials is None else trials
+        self.engaged, self._start = False, None
+        self._helpers = False  # whether this crew may start helpers
 
     def __enter__(self):
-        if self.helpers < 1 or not Crew._one.acquire(blocking=False):
-            return self
-        self.control[:] = 0
-        self.control[_PARKED] = not self.helped
-        self._threads = [threading.Thread(target=_serve, args=self._args, daemon=True,
-                                          name="fastgan-helper")
-                         for _ in range(self.helpers)]
-        for thread in self._threads:
-            thread.start()
-        self.active = True
+        self._helpers = self.helpers > 0 and Crew._one.acquire(blocking=False)
         return self
 
     def __exit__(self, *exc):
-        if not self.active:
-            return
-        self.control[_QUIT] = 1
-        for thread in self._threads:
-            thread.join()
-        self._threads, self.active = [], False
-        Crew._one.release()
+        self.engaged = False
+        if self._threads:
+            self.control[_QUIT] = 1
+            for thread in self._threads:
+                thread.join()
+            self._threads = []
+        if self._helpers:
+            self._helpers = False
+            Crew._one.release()
 
-    def d_step(self, g, d, db, step, heads, weight, noisy):
-        """kernels.step.gan_d_step, with the crew or on Numba's regions."""
+    @property
+    def helping(self):
+        """Whether helper threads are at work."""
+        return bool(self._threads)
+
+    def wait_ready(self, timeout=None):
+        """Compile the function now if not yet begun; wait until it is ready."""
+        self._begin_compiling()
+        return self._ready.wait(timeout)
+
+    def update(self, kind, step):
+        """Run update `kind` (D_UPDATE or G_UPDATE) with the UPDATE `step` (of D's
+        parameters, or G's; kernels.optim.update); return its loss."""
+        self.scalars[:8] = step[:8]
+        return _crew(_TRAIN, kind, *self._args)
+
+    def start(self):
+        """A step begins (its first D update): time it."""
         if self._start is None:
             self._start = time.perf_counter()
-        if not self.helped:
-            return self.regions[0](g, d, db, step, heads, weight, noisy)
-        return _crew_d_step(self.control, self.sync, self.scalars, g, d, db, step, heads,
-                            weight, noisy)
 
-    def g_step(self, d, db, dstep, g, gstep, head, weight):
-        """kernels.step.gan_g_step, with the crew or on Numba's regions."""
-        if not self.helped:
-            loss = self.regions[1](d, db, dstep, g, gstep, head, weight)
+    def finish(self):
+        """The step ended (its G update): count it; once the function is ready, start the
+        helpers and take the steps."""
+        seconds, self._start = time.perf_counter() - self._start, None
+        if self._threads:
+            self._count(seconds)
+        elif self._ready.is_set() and not self.engaged:
+            self._start_helpers()
         else:
-            loss = _crew_g_step(self.control, self.sync, self.scalars, d, db, dstep, g,
-                                gstep, head, weight)
-        self._count(time.perf_counter() - self._start)
-        self._start = None
-        return loss
+            self._begin_compiling()
+
+    def _begin_compiling(self):
+        if self._compiler is None:
+            self._compiler = threading.Thread(target=self._compile, daemon=True,
+                                              name="fastgan-compile")
+            self._compiler.start()
+
+    def _compile(self):
+        _crew.compile(tuple(numba.typeof(a) for a in (_TRAIN, D_UPDATE, *self._args)))
+        self._ready.set()
+
+    def _start_helpers(self):
+        self.engaged = True
+        if not self._helpers:
+            return
+        self.control[:] = 0
+        self._threads = [threading.Thread(target=_crew, args=(_HELP, 0, *self._args),
+                                          daemon=True, name="fastgan-helper")
+                         for _ in range(self.helpers)]
+        for thread in self._threads:
+            thread.start()
+        self._choose()
 
     def _count(self, seconds):
-        """Count a step of the updates that took `seconds`, and pick the next one's way:
-        each way in turn for TRIAL steps at the start of every CYCLE steps, then the crew
-        unless the regions' trial was clearly faster (a busy core)."""
-        phase = self._steps % CYCLE
+        """Count a step of `seconds` and pick the next step's way."""
+        self.trials.count(seconds)
+        self._choose()
+
+    def _choose(self):
+        self.engaged = self.trials.crew()
+        # parked helpers nap: the calls' regions then have the cores to themselves
+        self.control[_PARKED] = not self.engaged
+
+
+class Trials:
+    """Which way a crew with helpers trains: the crew for TRIAL steps and the calls for
+    TRIAL steps at the start of every CYCLE steps, then the way whose trial was faster."""
+
+    def __init__(self):
+        self.steps, self.spent, self.calls = 0, [0.0, 0.0], False  # spent: crew, calls
+
+    def crew(self):
+        """Whether the crew takes the next step."""
+        phase = self.steps % CYCLE
+        return phase < TRIAL or (phase >= 2 * TRIAL and not self.calls)
+
+    def count(self, seconds):
+        """Count a step of `seconds`."""
+        phase = self.steps % CYCLE
         if phase < 2 * TRIAL:
-            self._spent[phase // TRIAL] += seconds
-        self._steps += 1
-        phase = self._steps % CYCLE
-        if phase < 2 * TRIAL:
-            self.helped = phase >= TRIAL
-        elif phase == 2 * TRIAL:
-            self.helped = self._spent[1] < MARGIN * self._spent[0]
-            self._spent = [0.0, 0.0]
-        # parked helpers nap: Numba's regions then have the cores to themselves
-        self.control[_PARKED] = not self.helped
+            self.spent[phase // TRIAL] += seconds
+        self.steps += 1
+        if self.steps % CYCLE == 2 * TRIAL:
+            self.calls = self.spent[1] < self.spent[0]
+            self.spent = [0.0, 0.0]
 
 
-@njit(cache=True)
-def _crew_d_step(control, sync, scalars, g, d, db, step, heads, weight, noisy):
-    _post(control, sync, scalars, _D, step)
-    _d_stages(g, d, db, step, heads, weight, noisy, scalars[_LOSS:], sync)
-    _close(control)
-    return scalars[_LOSS]
-
-
-@njit(cache=True)
-def _crew_g_step(control, sync, scalars, d, db, dstep, g, gstep, head, weight):
-    _post(control, sync, scalars, _G, gstep)
-    _g_stages(d, db, dstep, g, gstep, head, weight, scalars[_LOSS:], sync)
-    _close(control)
-    return scalars[_LOSS]
-
-
-@njit(cache=True)
-def _post(control, sync, scalars, kind, step):
-    """Post the next update: fresh counters, the UPDATE's scalars, then its number."""
+@njit(cache=True, nogil=True)
+def _crew(role, kind, control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update,
+          g_update, heads, head, weight, noisy):
+    """The training thread's update `kind` (role _TRAIN), or a helper's loop (_HELP)."""
+    if role == _HELP:
+        _serve(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update,
+               heads, head, weight, noisy)
+        return 0.0
     sync[:] = 0
-    scalars[0] = step[0]
-    scalars[1], scalars[2], scalars[3], scalars[4] = step[1], step[2], step[3], step[4]
-    scalars[5], scalars[6], scalars[7] = step[5], step[6], step[7]
     control[_KIND] = kind
     control[_FINISHED] = 0
     number = (load_acquire(control, _STATE) >> 8) + 1
-    exchange(control, _STATE, number << 8)
-
-
-@njit(cache=True)
-def _close(control):
-    """Let no more helpers join the update; wait for those that did."""
-    while True:
+    exchange(control, _STATE, number << 8)  # posted: the writes before are visible
+    _work(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update, heads,
+          head, weight, noisy)
+    while True:  # closed: no more helpers join; wait for those that did
         state = load_acquire(control, _STATE)
         if cas(control, _STATE, state, state | _CLOSED):
             break
     wait_at_least(control, _FINISHED, state & _JOINED)
+    return scalars[_LOSS]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _serve(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update, heads,
            head, weight, noisy):
     """A helper's loop: join each update it sees open, until told to quit."""
@@ -185,7 +220,7 @@ def _serve(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_up
                 seen = state >> 8
             elif cas(control, _STATE, state, state + 1):
                 seen, turns = state >> 8, 0
-                _help(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update,
+                _work(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update,
                       g_update, heads, head, weight, noisy)
                 fetch_add(control, _FINISHED, 1)
             continue
@@ -198,19 +233,17 @@ def _serve(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_up
 
 
 @njit(cache=True)
-def _help(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update, heads,
+def _work(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update, heads,
           head, weight, noisy):
-    """A helper's share of the update posted."""
+    """A thread's share of the update posted."""
     loss = scalars[_LOSS:]
-    if control[_KIND] == _D:
-        step = _update(scalars, d_update)
-        _d_stages(g, d, db, step, heads, weight, noisy, loss, sync)
+    if control[_KIND] == D_UPDATE:
+        d_stages(g, d, db, _update(scalars, d_update), heads, weight, noisy, loss, sync)
     else:
-        params = d_update[0]
-        none = (0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, params[:0], params[:0], params[:0],
-                params[:0], params[:0])
-        _g_stages(d_fake, db_fake, none, gb, _update(scalars, g_update), head, weight, loss,
-                  sync)
+        none = d_update[0][:0]
+        nothing = (0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, none, none, none, none, none)
+        g_stages(d_fake, db_fake, nothing, gb, _update(scalars, g_update), head, weight,
+                 loss, sync)
 
 
 @njit(cache=True, inline="always")

@@ -17,6 +17,8 @@ def wide_run(seed=0):
                  optimizer="adam", seed=seed)
     data = np.tanh(np.random.default_rng(seed).standard_normal((320, 256)))
     engine = Engine(cfg, get_backend("numba"))
+    with engine.helping() as crew:
+        crew.wait_ready()  # compiled before the run, which then has helpers from step 2
     return engine, Trainer(engine, data)
 
 
@@ -29,7 +31,7 @@ def test_a_run_has_helpers_while_it_trains_and_none_after():
     seen = []
     with thread_settings("numba", 2):
         trainer.run(1, on_step=lambda *_: seen.append(len(helpers_alive())))
-    assert seen and all(n == 1 for n in seen)
+    assert seen[0] == 0 and seen[-1] == 1 and max(seen) == 1
     assert not helpers_alive()
 
 
@@ -49,7 +51,7 @@ def test_an_error_in_a_callback_stops_the_helpers():
 
 
 def test_runs_in_two_threads_at_once_train_as_they_do_alone():
-    """One crew works at a time; the other run trains on Numba's regions, to the same
+    """One crew has helpers at a time; the other run trains without, to the same
     result."""
     alone = []
     for seed in (0, 1):
@@ -75,18 +77,38 @@ def test_runs_in_two_threads_at_once_train_as_they_do_alone():
     assert not helpers_alive()
 
 
-def test_a_crew_trains_on_the_regions_only_where_they_are_clearly_faster():
-    """Each trial times TRIAL steps of each way; the crew stays unless the regions won by
-    more than MARGIN."""
-    from fastgan.kernels import crew as kc
+def test_a_crew_leaves_the_steps_to_the_calls_where_they_were_faster():
+    """Each trial times TRIAL steps of each way, the crew first; the faster way stays."""
+    from fastgan.kernels.crew import CYCLE, TRIAL, Trials
+    trials = Trials()
+    for calls, crew, expect in ((1.0, 0.95, True), (1.0, 1.05, False), (1.0, 1.2, False),
+                                (1.0, 0.5, True)):
+        for step in range(CYCLE):
+            phase = step % CYCLE
+            assert trials.crew() == (phase < TRIAL or (phase >= 2 * TRIAL and expect))
+            trials.count(crew if trials.crew() else calls)
+
+
+def test_a_run_goes_on_with_the_last_runs_trials():
     engine, trainer = wide_run()
-    with thread_settings("numba", 2), engine.helping():
-        crew = engine._crew
-        assert crew is not None and not crew.helped  # the regions' trial comes first
-        for regions, helped, expect in ((1.0, 0.95, True), (1.0, 1.05, True),
-                                        (1.0, 1.2, False), (1.0, 0.5, True)):
-            for step in range(kc.CYCLE):
-                phase = step % kc.CYCLE
-                assert crew.helped == (kc.TRIAL <= phase < 2 * kc.TRIAL
-                                       or (phase >= 2 * kc.TRIAL and expect))
-                crew._count(helped if crew.helped else regions)
+    with thread_settings("numba", 2):
+        trainer.run(1)
+        steps = engine._trials.steps
+        assert steps > 0
+        trainer.run(2)
+    assert engine._trials.steps > steps
+
+
+def test_without_helpers_a_crew_always_runs_the_compiled_updates():
+    engine, trainer = wide_run()
+    with thread_settings("numba", 1), engine.helping() as crew:
+        assert not crew.engaged  # the first step is made of calls
+        crew.wait_ready()
+        engine.d_step(trainer.data, np.arange(32))
+        engine.g_step()
+        assert not crew.helping and crew.engaged
+        for _ in range(40):
+            engine.d_step(trainer.data, np.arange(32))
+            engine.g_step()
+            assert crew.engaged
+    assert not helpers_alive()

@@ -4,8 +4,6 @@ Both backends draw every random number (init, noise, shuffles, dropout masks) fr
 NumPy generator, so they see the same batches and masks; only the rounding of the kernels
 differs, and these tests bound how far it moves the parameters.
 """
-import contextlib
-
 import numpy as np
 import pytest
 
@@ -13,6 +11,7 @@ from fastgan.backends import STEPS as COMPILED_STEPS
 from fastgan.backends import get_backend
 from fastgan.config import HIDDEN, Config
 from fastgan.engine import LOSS_HEADS, Engine
+from fastgan.kernels.crew import D_UPDATE, G_UPDATE
 from fastgan.threads import thread_settings
 from fastgan.train import Trainer
 
@@ -53,9 +52,18 @@ def train(backend, cfg, data, steps=STEPS, labels=None, threads=None):
     be = get_backend(backend) if isinstance(backend, str) else backend
     with thread_settings(be.name, threads):
         engine = Engine(cfg, be)
+        compile_crew(engine)
         trainer = Trainer(engine, data, labels)
         trainer.run(max(1, round(steps / trainer.steps_per_epoch)))
     return engine, trainer
+
+
+def compile_crew(engine):
+    """Have the engine's compiled updates ready, so that a run takes them from its second
+    step on (kernels.crew compiles them beside the run's first steps)."""
+    with engine.helping() as crew:
+        if crew is not None:
+            crew.wait_ready()
 
 
 def assert_runs_match(cfg, data, tol, steps=STEPS, labels=None):
@@ -176,12 +184,6 @@ def calls_only():
     return be
 
 
-def without_helpers(engine):
-    """`engine` training its compiled updates on Numba's regions, without a crew."""
-    engine.helping = contextlib.nullcontext
-    return engine
-
-
 def assert_same_run(a, ta, b, tb):
     """Two runs of one config ended with the same weights, optimizer state, losses and draws."""
     for name in ("G", "D"):
@@ -198,9 +200,9 @@ def assert_same_run(a, ta, b, tb):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("wide", [False, True])
 def test_compiled_steps_equal_the_steps_of_calls(wide, dtype, option):
-    """The compiled D and G updates run the calls' kernels on the same blocks: the same run
-    bit for bit, with helper threads (kernels.crew), on Numba's regions, or on one thread.
-    Only the wide nets have layers worth splitting, and so a crew."""
+    """The compiled D and G updates (kernels.crew) run the calls' kernels on the same
+    blocks: the same run bit for bit, with helper threads or on one thread. Only the wide
+    nets have layers worth splitting, and so helpers."""
     extra = {"none": {}, "no_dropout": dict(dropout=0.0), "sgd": dict(optimizer="sgd")}
     fields = dict(dropout=0.3, optimizer="adam", batch_size=32 if wide else 8,
                   learning_rate=1e-3)
@@ -209,31 +211,30 @@ def test_compiled_steps_equal_the_steps_of_calls(wide, dtype, option):
     cfg = config(dim, depth=3, width=64 if wide else 32, dtype=dtype, **fields)
     labels = np.arange(300) % 3 if cfg.n_classes else None
     data, steps = features(300, dim), 40
-
-    def run(be, threads=None, helpers=True):
-        with thread_settings("numba", threads):
-            engine = Engine(cfg, be)
-            if not helpers:
-                without_helpers(engine)
-            trainer = Trainer(engine, data, labels)
-            trainer.run(max(1, round(steps / trainer.steps_per_epoch)))
-        return engine, trainer
-
-    a, ta = run(calls_only())
-    for kind in ("crew", "regions", "one thread"):
-        b, tb = run(get_backend("numba"), threads=1 if kind == "one thread" else None,
-                    helpers=kind == "crew")
+    a, ta = train(calls_only(), cfg, data, steps, labels)
+    for threads in (None, 1):
+        b, tb = train(get_backend("numba"), cfg, data, steps, labels, threads)
         assert_same_run(a, ta, b, tb)
 
 
-def test_engine_takes_the_compiled_steps_where_the_backend_has_them():
-    """The Numba engine's step is the two compiled calls, not the passes one by one."""
-    engine, made = Engine(config(20, depth=3, dropout=0.3, batch_size=8),
-                          get_backend("numba")), []
-    for name in COMPILED_STEPS:
-        compiled = getattr(engine.be, name)
-        setattr(engine.be, name, lambda *a, f=compiled, n=name: made.append(n) or f(*a))
-    engine.be.network_forward = engine.be.network_backward = None  # fails if called
-    engine.d_step(features(), np.arange(8))
-    engine.g_step()
-    assert made == list(COMPILED_STEPS)
+def test_engine_takes_the_compiled_updates_while_it_trains():
+    """In a run the Numba engine's step is two compiled updates, not the passes one by one;
+    outside one, the passes."""
+    engine = Engine(config(20, depth=3, dropout=0.3, batch_size=8), get_backend("numba"))
+    data, made = features(), []
+    with thread_settings("numba", 1), engine.helping() as crew:
+        crew.wait_ready()
+        crew.start()
+        crew.finish()  # the crew takes the steps from the next one
+        update = crew.update
+        crew.update = lambda kind, step: made.append(kind) or update(kind, step)
+        passes = engine.be.network_forward, engine.be.network_backward
+        engine.be.network_forward = engine.be.network_backward = None  # fails if called
+        engine.d_step(data, np.arange(8))
+        engine.g_step()
+    assert made == [D_UPDATE, G_UPDATE]
+    engine.be.network_forward, engine.be.network_backward = passes
+    with thread_settings("numba"):
+        engine.d_step(data, np.arange(8))
+        engine.g_step()
+    assert len(made) == 2
