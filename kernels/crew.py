@@ -59,10 +59,12 @@ class Crew:
     v, average) of D's and G's optimizer steps; heads, head, weight, noisy as
     kernels.step's stages take them.
 
-    The compiled function is compiled (or loaded from Numba's cache) on a thread of its
-    own once the run's first step is done, while the run goes on with its step of calls:
-    compiling it took about 30 s where nothing was cached. The crew takes the steps from
-    the step after it is ready (`engaged`)."""
+    The compiled function is compiled (or loaded from Numba's cache) once the run's first
+    step, made of calls, is done, so that a first step on an empty cache does not wait
+    for it too: compiling it took about 30 s where nothing was cached. Not on a thread of
+    its own beside the run: Numba's compiler swaps the warnings module's global hooks
+    (catch_warnings), which then swallowed the run's own warnings. The crew takes the
+    steps from the second (`engaged`)."""
 
     _one = threading.Lock()  # one crew with helpers at work per process
 
@@ -75,7 +77,7 @@ class Crew:
         self._args = (self.control, counters(stages), self.scalars, passes["G"], passes["D"],
                       passes["D'"], passes["D fake"], passes["D' fake"], passes["G'"],
                       d_update, g_update, heads, head, weight, noisy)
-        self._threads, self._compiler, self._ready = [], None, threading.Event()
+        self._threads = []
         # the trials (a run's crews share them, so a short run goes on with the last
         # one's), the way of the step now, and when it started
         self.trials = Trials() if trials is None else trials
@@ -102,10 +104,10 @@ class Crew:
         """Whether helper threads are at work."""
         return bool(self._threads)
 
-    def wait_ready(self, timeout=None):
-        """Compile the function now if not yet begun; wait until it is ready."""
-        self._begin_compiling()
-        return self._ready.wait(timeout)
+    @staticmethod
+    def compile(args):
+        """Compile the function for `args` (a crew's), or load it from Numba's cache."""
+        _crew.compile(tuple(numba.typeof(a) for a in (_TRAIN, D_UPDATE, *args)))
 
     def update(self, kind, step):
         """Run update `kind` (D_UPDATE or G_UPDATE) with the UPDATE `step` (of D's
@@ -119,25 +121,14 @@ class Crew:
             self._start = time.perf_counter()
 
     def finish(self):
-        """The step ended (its G update): count it; once the function is ready, start the
-        helpers and take the steps."""
+        """The step ended (its G update): count it; after the first, compile the function
+        and start the helpers, and take the steps."""
         seconds, self._start = time.perf_counter() - self._start, None
         if self._threads:
             self._count(seconds)
-        elif self._ready.is_set() and not self.engaged:
+        elif not self.engaged:
+            self.compile(self._args)
             self._start_helpers()
-        else:
-            self._begin_compiling()
-
-    def _begin_compiling(self):
-        if self._compiler is None:
-            self._compiler = threading.Thread(target=self._compile, daemon=True,
-                                              name="fastgan-compile")
-            self._compiler.start()
-
-    def _compile(self):
-        _crew.compile(tuple(numba.typeof(a) for a in (_TRAIN, D_UPDATE, *self._args)))
-        self._ready.set()
 
     def _start_helpers(self):
         self.engaged = True

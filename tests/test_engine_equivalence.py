@@ -52,18 +52,9 @@ def train(backend, cfg, data, steps=STEPS, labels=None, threads=None):
     be = get_backend(backend) if isinstance(backend, str) else backend
     with thread_settings(be.name, threads):
         engine = Engine(cfg, be)
-        compile_crew(engine)
         trainer = Trainer(engine, data, labels)
         trainer.run(max(1, round(steps / trainer.steps_per_epoch)))
     return engine, trainer
-
-
-def compile_crew(engine):
-    """Have the engine's compiled updates ready, so that a run takes them from its second
-    step on (kernels.crew compiles them beside the run's first steps)."""
-    with engine.helping() as crew:
-        if crew is not None:
-            crew.wait_ready()
 
 
 def assert_runs_match(cfg, data, tol, steps=STEPS, labels=None):
@@ -223,7 +214,6 @@ def test_engine_takes_the_compiled_updates_while_it_trains():
     engine = Engine(config(20, depth=3, dropout=0.3, batch_size=8), get_backend("numba"))
     data, made = features(), []
     with thread_settings("numba", 1), engine.helping() as crew:
-        crew.wait_ready()
         crew.start()
         crew.finish()  # the crew takes the steps from the next one
         update = crew.update
