@@ -8,8 +8,8 @@ Two figures per GAN, beside its real step (the Numba engine, float32, batch 64, 
   calls (the Python of the engine, the kernels' dispatch, the draws of noise and masks,
   the real batch's gather), with next to no arithmetic and every product on the calling
   thread, since none is big enough for a parallel region;
-- the parallel regions of the real step (a region per layer whose product is worth one,
-  per pass, and one per dropout mask) times the cost of launching one: a region of two
+- the parallel regions of the real step (one per network pass with a layer whose product
+  is worth one, and one per dropout mask) times the cost of launching one: a region of two
   blocks of about 2 us each, against the same blocks in turn on the calling thread.
 
 The two overlap a little (the 2-wide step still launches its masks' regions). Engines take
@@ -37,16 +37,15 @@ def narrow(spec):
 
 
 def regions_per_step(engine):
-    """Parallel regions a step of `engine` launches: each pass's parallel layers (the D step
-    runs G forward, D forward and back; the G step D forward and back on the fake rows,
-    then G back) and one per dropout mask drawn (D's, in both of D's forward passes)."""
-    def parallel_layers(ws):  # the plans a step formed, one per row range
-        return [int(np.sum(plan[:, _PARALLEL])) for plan in ws.formed_plans()]
+    """Parallel regions a step of `engine` made of calls launches: one per pass with a layer
+    worth one (the D step runs G forward, D forward and back; the G step D forward and back
+    on the fake rows, then G back) and one per dropout mask drawn (D's, in both of D's
+    forward passes)."""
+    def passes(ws):  # each plan a step formed (one per row range) serves a pass each way
+        return sum(2 for plan in ws.formed_plans() if plan[:, _PARALLEL].any())
 
-    g, d = parallel_layers(engine.gw), parallel_layers(engine.dw)
     masks = 2 * sum(1 for mask in engine.dw.masks if mask.size)
-    # G: one plan, forward once and back once; D: two plans, forward and back on each
-    return 2 * sum(g) + 2 * sum(d) + masks
+    return passes(engine.gw) + passes(engine.dw) + masks
 
 
 @njit(parallel=True)

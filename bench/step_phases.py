@@ -58,7 +58,7 @@ class Probe:
         # noise is a module function of the engine: timed for every engine, but the counts
         # are cleared before each probed turn and read right after it
         engine_module.draw_noise = self._timed("noise", engine_module.draw_noise)
-        engine._draw_mask = self._timed("dropout masks", engine._draw_mask)
+        engine._draw_masks = self._timed("dropout masks", engine._draw_masks)
 
     def _timed(self, phase, fn, name=None):
         def call(*args):
