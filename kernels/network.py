@@ -24,8 +24,8 @@ applies to its rows of a layer's weights and its slice of the biases right after
 their gradients and the gradient it passes down; and each block finishes that gradient
 (the layer below's mask and activation derivative) while it is in cache.
 """
-import numpy as np
 import numba
+import numpy as np
 from numba import njit, prange
 
 from . import checks
@@ -35,9 +35,9 @@ from .dense import (_dz_block, _forward_block, _gradient_block, _span, backward_
 from .optim import ADAM, NONE, SGD
 from .sync import claim, counters, done, wait
 
-# the columns of a plan's row for one layer (Numba freezes them into the compiled passes)
 # workers per pass: Numba freezes it into the compiled passes, and any count is correct
 _THREADS = numba.config.NUMBA_NUM_THREADS
+# the columns of a plan's row for one layer (Numba freezes them into the compiled passes)
 _W, _B, _K, _M, _ACT, _AT, _DROPOUT, _BY_COLUMNS, _STEP, _PARALLEL, _ROWS, _KROWS = range(12)
 PARALLEL = _PARALLEL  # a plan's column: whether the layer's product is worth splitting
 
@@ -78,18 +78,11 @@ def network_forward(x, params, alpha, outs, masks, hs, last, copy_to, copy_at, p
     """Each layer l: out = act(h @ w + b), and h = out * mask when the layer has dropout
     masks (h is x for the first layer); `last` is the output layer's out. A non-empty
     `copy_to` also gets `last` in its rows copy_at: and first columns."""
-    args = check_forward("network_forward",
-                         (x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan))
-    _network_forward(*args)
-
-
-def check_forward(name, args):
-    """A forward pass's arguments, checked, x with unit column stride (see network_forward)."""
-    x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan = args
     x = unit_columns(x)
-    _check_pass(name, x, plan, params=params, outs=outs, masks=masks, hs=hs, last=last)
-    _check_rows_of(name, "copy_to", copy_to, copy_at, last, write=True)
-    return (x, *args[1:])
+    _check_pass("network_forward", x, plan, params=params, outs=outs, masks=masks, hs=hs,
+                last=last)
+    _check_rows_of("network_forward", "copy_to", copy_to, copy_at, last, write=True)
+    _network_forward(x, params, alpha, outs, masks, hs, last, copy_to, copy_at, plan)
 
 
 @njit(cache=True, parallel=True)
@@ -172,23 +165,13 @@ def network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, do
     input's gradient when non-empty. The UPDATE `step` (kernels.optim; on params and
     dparams) updates each block of a layer's parameters once its gradients and the
     gradient it passes down are formed."""
-    args = check_backward("network_backward",
-                          (x, params, alpha, outs, masks, hs, last, grads, dparams, dout,
-                           dout_from, dout_at, dx0, plan), step)
-    _network_backward(*args, step)
-
-
-def check_backward(name, args, step):
-    """A backward pass's arguments but its step, checked with the step, x with unit column
-    stride (see network_backward)."""
-    x, params, alpha, outs, masks, hs, last, grads, dparams, dout, dout_from, dout_at, dx0, \
-        plan = args
     x = unit_columns(x)
-    _check_pass(name, x, plan, params=params, outs=outs, masks=masks, hs=hs, last=last,
-                grads=grads, dparams=dparams, dout=dout, dx0=dx0)
-    _check_rows_of(name, "dout_from", dout_from, dout_at, dout, write=False)
-    _check_step(name, params, dparams, step)
-    return (x, *args[1:])
+    _check_pass("network_backward", x, plan, params=params, outs=outs, masks=masks, hs=hs,
+                last=last, grads=grads, dparams=dparams, dout=dout, dx0=dx0)
+    _check_rows_of("network_backward", "dout_from", dout_from, dout_at, dout, write=False)
+    _check_step(params, dparams, step)
+    _network_backward(x, params, alpha, outs, masks, hs, last, grads, dparams, dout,
+                      dout_from, dout_at, dx0, plan, step)
 
 
 @njit(cache=True, parallel=True)
@@ -344,9 +327,10 @@ def _check_sizes(name, n, plan, arrays):
             raise checks.KernelArgumentError(f"{name}: {label} must be writable")
 
 
-def _check_step(name, params, dparams, step):
+def _check_step(params, dparams, step):
     """Refuse an UPDATE (kernels.optim.update) that is malformed or not over these
     parameters and their gradients."""
+    name = "network_backward"
     if not (isinstance(step, tuple) and len(step) == 13
             and isinstance(step[0], int) and step[0] in (NONE, SGD, ADAM)):
         raise checks.KernelArgumentError(f"{name}: step must be an UPDATE made by "
