@@ -16,9 +16,10 @@ alternates single runs of the two engines instead (a round each), which spares t
 start-up and shows changes of a few percent through less noise; it also says whether the
 two trained the same parameters, bit for bit.
 
---fit times what `fastgan train` runs instead, in one process: the default preset's float32
-`GAN.fit` on the embedded MNIST sample (uint8 pixels and their labels; floats for trees
-whose `fit` took floats only), an epoch of 125 steps a round each, G's layers set by
+--fit times `GAN.fit` instead, where users train, in one process: the float32 `GAN.fit` of
+the GANs named (the default preset, what `fastgan train` runs, unless --gans says others)
+on the embedded MNIST sample (uint8 pixels and, when conditional, their labels; floats for
+trees whose `fit` took floats only), an epoch of 125 steps a round each, G's layers set by
 --g-layers (e.g. 100,256,784, the 5-minute pairs' G).
 """
 import argparse
@@ -89,9 +90,10 @@ def import_before(tree):
     return module
 
 
-def fit_in_process(tree, rounds, g_layers):
-    """(before ms, after ms) per step of the default preset's GAN.fit on the embedded MNIST
-    sample, the tree's fastgan and this one taking turns in this process, an epoch each."""
+def fit_in_process(tree, rounds, g_layers, name="default"):
+    """(before ms, after ms) per step of GAN `name`'s GAN.fit (fastgan.benchmark.GANS) on
+    the embedded MNIST sample, the tree's fastgan and this one taking turns in this process,
+    an epoch each."""
     import_before(tree)
     from fastgan import datasets
     (x, y), _ = datasets.load_data()
@@ -101,25 +103,25 @@ def fit_in_process(tree, rounds, g_layers):
         package = importlib.import_module("fastgan_before" if label == "before" else "fastgan")
         config = importlib.import_module(package.__name__ + ".config")
         bench = importlib.import_module(package.__name__ + ".benchmark")
-        spec = dict(bench.GANS["default"], **({"g_layers": g_layers} if g_layers else {}))
+        spec = dict(bench.GANS[name], **({"g_layers": g_layers} if g_layers else {}))
         gan = package.GAN.from_config(config.Config(**spec, batch_size=64, epochs=2 ** 40,
                                                     dtype="float32", backend="numba"),
                                       verbose=False)
-        data = x
+        data, labels = x, y if gan.config.n_classes else None
         try:
-            gan.fit(data, y, epochs=1)
+            gan.fit(data, labels, epochs=1)
         except TypeError:  # a tree from before uint8 data: its fit took floats only
             data = (x / 127.5 - 1).astype(np.float32)
-            gan.fit(data, y, epochs=1)
-        runs[label] = [gan, data, []]
+            gan.fit(data, labels, epochs=1)
+        runs[label] = [gan, data, labels, []]
     steps = len(x) // 64
     for r in range(rounds):
         for label in ("before", "after") if r % 2 == 0 else ("after", "before"):
-            gan, data, times = runs[label]
+            gan, data, labels, times = runs[label]
             t = time.perf_counter()
-            gan.fit(data, y, epochs=r + 2)
+            gan.fit(data, labels, epochs=r + 2)
             times.append(1e3 * (time.perf_counter() - t) / steps)
-    return runs["before"][2], runs["after"][2]
+    return runs["before"][3], runs["after"][3]
 
 
 def in_process(tree, gans, dtype, rounds):
@@ -162,7 +164,7 @@ def report(gan, before, after, note=""):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rev", default="HEAD")
-    parser.add_argument("--gans", nargs="+", default=list(STEPS), choices=list(STEPS))
+    parser.add_argument("--gans", nargs="+", choices=list(STEPS))
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--in-process", action="store_true")
@@ -172,18 +174,21 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         trees = {"before": unpack(args.rev, folder), "after": ROOT}
         if args.fit:
-            print(f"GAN.fit of the default preset (G {args.g_layers or 'as preset'}) on the "
+            gans = args.gans or ["default"]
+            print(f"GAN.fit of {', '.join(gans)} (G {args.g_layers or 'as given'}) on the "
                   f"embedded MNIST sample, ms per step, {args.rounds} rounds of an epoch "
                   f"taking turns in one process; before = {args.rev}, after = working tree")
-            report("default", *fit_in_process(folder, args.rounds, args.g_layers))
+            for gan in gans:
+                report(gan, *fit_in_process(folder, args.rounds, args.g_layers, gan))
             return
         if args.in_process:
             print(f"{args.dtype}, batch 64, ms per step over {args.rounds} rounds taking turns "
                   f"in one process; before = {args.rev}, after = working tree")
-            for gan, (b, a, same) in in_process(folder, args.gans, args.dtype,
+            for gan, (b, a, same) in in_process(folder, args.gans or list(STEPS), args.dtype,
                                                 args.rounds).items():
                 report(gan, b, a, f"; same parameters: {same}")
             return
+        args.gans = args.gans or list(STEPS)
         for gan in args.gans:  # compile both trees' kernels outside the timed rounds
             for tree in trees.values():
                 step_ms(tree, gan, args.dtype)

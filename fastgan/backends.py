@@ -15,7 +15,7 @@ call.
 from types import SimpleNamespace
 
 PRIMITIVES = ("dense_forward", "dense_backward", "loss_head", "sgd_update", "adam_update",
-              "ema_update", "clip_update", "gather_scaled", "prefetch_rows", "dropout_mask",
+              "ema_update", "clip_update", "gather_scaled", "prefetch_rows", "stream_masks",
               "normals_from_raw", "batch_inputs")
 PASSES = ("network_forward", "network_backward")
 STEPS = ("Crew",)

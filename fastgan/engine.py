@@ -20,10 +20,10 @@ from .kernels.box_muller import normal_draws
 from .kernels.codes import HEADS
 from .kernels.inputs import batch_draws
 from .kernels.crew import D_UPDATE, G_UPDATE
-from .kernels.masks import raw_draws
 from .kernels.network import PARALLEL
 from .kernels.optim import no_update
-from .nets import MLP, Workspace, adam, backward, backward_args, forward, forward_args, sgd
+from .nets import (MLP, Workspace, adam, backward, backward_args, forward, forward_args,
+                   mask_spans, sgd)
 
 # Per loss: (head, target) for D on real rows, D on fake rows, and G on fake rows.
 LOSS_HEADS = {
@@ -78,6 +78,8 @@ class Engine:
         self.z = np.zeros((n, cfg.g_sizes[0]), dt)
         self.noise = np.zeros((2 * n, f), dt) if cfg.instance_noise else None
         self.labels = np.zeros(2 * n, np.int64)
+        fake = slice(n // P, 2 * n // P)  # D's rows of the fake half
+        self._spans = {"D": mask_spans(self.dw, slice(None)), "D fake": mask_spans(self.dw, fake)}
         self._compiled = None  # the compiled step's pass arguments, made on first use
         self._crew = None  # the compiled updates and their helpers (`helping`)
         self._trials = None  # of the crews' ways, shared by this engine's crews
@@ -90,14 +92,15 @@ class Engine:
         if self.noise is not None:
             draw_noise(self.rng, "normal", self.noise, self.be.normals_from_raw)
             self.noise *= self.cfg.instance_noise
-        self._draw_masks(slice(None))
+        key = self._mask_key()
         step = self._step("D", clip=self.cfg.clip)
         (hr, tr), (hf, tf) = self.heads[0], self.heads[1]
         crew = self._crew
         if crew is not None:
             crew.start()
             if crew.engaged:  # the whole update in one compiled call
-                return crew.update(D_UPDATE, step or no_update(self.dtype)) * self.to_mean
+                return crew.update(D_UPDATE, step or no_update(self.dtype), key) * self.to_mean
+        self._draw_masks("D", key)
         fake = forward(self.be, *self._pass("G"))
         if self.noise is not None:
             self.x_d[self.n:, :self.f] = fake
@@ -130,14 +133,15 @@ class Engine:
     def g_step(self):
         """Update G through D on the fake rows of the last d_step; return G's loss."""
         half = self.n // self.P
-        self._draw_masks(slice(half, 2 * half))
+        key = self._mask_key()
         ema = {} if self.G_ema is None else dict(decay=self.cfg.ema, average=self.G_ema.params)
         step = self._step("G", **ema)
         head, target = self.heads[2]
         crew = self._crew
         if crew is not None and crew.engaged:
-            loss = crew.update(G_UPDATE, step or no_update(self.dtype)) * self.to_mean
+            loss = crew.update(G_UPDATE, step or no_update(self.dtype), key) * self.to_mean
         else:
+            self._draw_masks("D fake", key)
             logits = forward(self.be, *self._pass("D fake"))
             dlogits = self.dw.grads[-1][half:2 * half]
             loss = self.be.loss_head(logits, head, target, self.weight, dlogits) * self.to_mean
@@ -147,12 +151,16 @@ class Engine:
             crew.finish()
         return loss
 
-    def _draw_masks(self, rows):
-        """Fresh dropout masks for D's pass on `rows`, layer after layer."""
-        for mask in self.dw.masks:
-            if mask.size:
-                raw = self.rng.bit_generator.random_raw(raw_draws(mask[rows].size))
-                self.be.dropout_mask(raw, self.cfg.dropout, mask[rows])
+    def _mask_key(self):
+        """The seed of fresh dropout masks for D's next pass: one raw draw (0, and no draw,
+        without dropout). The masks are formed from it (kernels.masks) by the compiled
+        update, or by `_draw_masks`."""
+        return self.rng.bit_generator.random_raw() if self.dw.dropout else 0
+
+    def _draw_masks(self, name, key):
+        """The dropout masks of D's pass `name` ("D" or "D fake") from the seed `key`."""
+        if self.dw.dropout:
+            self.be.stream_masks(key, self.cfg.dropout, self.dw.hidden_masks, self._spans[name])
 
     def _pass(self, name):
         """The arguments of nets.forward or nets.backward (but the backend) for a pass of
@@ -199,8 +207,11 @@ class Engine:
         if self.G_ema is not None:
             updates[1] = (*updates[1][:4], self.G_ema.params)
         heads = (*self.heads[0], *self.heads[1])
+        masking = (self.cfg.dropout if self.dw.dropout else 0.0, self._spans["D"],
+                   self._spans["D fake"])
         crew = self.be.Crew(numba.get_num_threads() - 1 if split else 0, passes, *updates,
-                            heads, self.heads[2], self.weight, self._noisy(), self._trials)
+                            heads, self.heads[2], self.weight, self._noisy(), masking,
+                            self._trials)
         self._trials = crew.trials
         with crew:
             self._crew = crew

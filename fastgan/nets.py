@@ -105,6 +105,19 @@ class Workspace:
         return list(self._plans.values())
 
 
+def mask_spans(ws, rows):
+    """(start, size) in ws.hidden_masks of each hidden layer's dropout masks on `rows` (a
+    slice), layer after layer: what kernels.masks.stream_masks fills for a pass on those
+    rows. None without dropout."""
+    r0, r1, _ = rows.indices(ws.height)
+    spans, at = [], 0
+    for mask in ws.masks[:-1] if ws.dropout else []:
+        m = mask.shape[1]
+        spans.append((at + r0 * m, (r1 - r0) * m))
+        at += ws.height * m
+    return np.array(spans, np.int64).reshape(-1, 2)
+
+
 def _layer_views(flat, rows, widths):
     """(rows, m) views of `flat` for each width m, one after another."""
     views, start = [], 0

@@ -57,7 +57,8 @@ class Crew:
     block runs (fewer than one, or another crew at work: none). `passes`: the engine's
     pass arguments (fastgan.engine.Engine._passes); d_update, g_update: (params, grads, m,
     v, average) of D's and G's optimizer steps; heads, head, weight, noisy as
-    kernels.step's stages take them.
+    kernels.step's stages take them; masking = (dropout rate, the mask spans of D's pass in
+    the D update, of its pass in the G update) (fastgan.nets.mask_spans).
 
     The compiled function is compiled (or loaded from Numba's cache) once the run's first
     step, made of calls, is done, so that a first step on an empty cache does not wait
@@ -69,14 +70,15 @@ class Crew:
     _one = threading.Lock()  # one crew with helpers at work per process
 
     def __init__(self, helpers, passes, d_update, g_update, heads, head, weight, noisy,
-                 trials=None):
+                 masking, trials=None):
         self.helpers = min(helpers, MAX_HELPERS)
         self.control = np.zeros(5 * 8, np.int64)
-        stages = passes["G"][9].shape[0] + 2 * passes["D"][9].shape[0] + 3
+        stages = passes["G"][9].shape[0] + 2 * passes["D"][9].shape[0] + 4
         self.scalars = np.zeros(16)
+        self.key = np.zeros(1, np.uint64)  # the seed of the update's dropout masks
         self._args = (self.control, counters(stages), self.scalars, passes["G"], passes["D"],
                       passes["D'"], passes["D fake"], passes["D' fake"], passes["G'"],
-                      d_update, g_update, heads, head, weight, noisy)
+                      d_update, g_update, heads, head, weight, noisy, (self.key, *masking))
         self._threads = []
         # the trials (a run's crews share them, so a short run goes on with the last
         # one's), the way of the step now, and when it started
@@ -109,10 +111,12 @@ class Crew:
         """Compile the function for `args` (a crew's), or load it from Numba's cache."""
         _crew.compile(tuple(numba.typeof(a) for a in (_TRAIN, D_UPDATE, *args)))
 
-    def update(self, kind, step):
+    def update(self, kind, step, key):
         """Run update `kind` (D_UPDATE or G_UPDATE) with the UPDATE `step` (of D's
-        parameters, or G's; kernels.optim.update); return its loss."""
+        parameters, or G's; kernels.optim.update) and the dropout masks seeded by `key`
+        (kernels.masks); return its loss."""
         self.scalars[:8] = step[:8]
+        self.key[0] = key
         return _crew(_TRAIN, kind, *self._args)
 
     def start(self):
@@ -178,11 +182,11 @@ class Trials:
 
 @njit(cache=True, nogil=True)
 def _crew(role, kind, control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update,
-          g_update, heads, head, weight, noisy):
+          g_update, heads, head, weight, noisy, masking):
     """The training thread's update `kind` (role _TRAIN), or a helper's loop (_HELP)."""
     if role == _HELP:
         _serve(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update,
-               heads, head, weight, noisy)
+               heads, head, weight, noisy, masking)
         return 0.0
     sync[:] = 0
     control[_KIND] = kind
@@ -190,7 +194,7 @@ def _crew(role, kind, control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_u
     number = (load_acquire(control, _STATE) >> 8) + 1
     exchange(control, _STATE, number << 8)  # posted: the writes before are visible
     _work(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update, heads,
-          head, weight, noisy)
+          head, weight, noisy, masking)
     while True:  # closed: no more helpers join; wait for those that did
         state = load_acquire(control, _STATE)
         if cas(control, _STATE, state, state | _CLOSED):
@@ -201,7 +205,7 @@ def _crew(role, kind, control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_u
 
 @njit(cache=True)
 def _serve(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update, heads,
-           head, weight, noisy):
+           head, weight, noisy, masking):
     """A helper's loop: join each update it sees open, until told to quit."""
     seen, turns = load_acquire(control, _STATE) >> 8, 0
     while load_acquire(control, _QUIT) == 0:
@@ -212,7 +216,7 @@ def _serve(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_up
             elif cas(control, _STATE, state, state + 1):
                 seen, turns = state >> 8, 0
                 _work(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update,
-                      g_update, heads, head, weight, noisy)
+                      g_update, heads, head, weight, noisy, masking)
                 fetch_add(control, _FINISHED, 1)
             continue
         turns += 1
@@ -225,16 +229,18 @@ def _serve(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_up
 
 @njit(cache=True)
 def _work(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update, heads,
-          head, weight, noisy):
+          head, weight, noisy, masking):
     """A thread's share of the update posted."""
     loss = scalars[_LOSS:]
+    key, rate, d_spans, fake_spans = masking
     if control[_KIND] == D_UPDATE:
-        d_stages(g, d, db, _update(scalars, d_update), heads, weight, noisy, loss, sync)
+        d_stages(g, d, db, _update(scalars, d_update), heads, weight, noisy,
+                 (key[0], rate, d_spans), loss, sync)
     else:
         none = d_update[0][:0]
         nothing = (0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, none, none, none, none, none)
         g_stages(d_fake, db_fake, nothing, gb, _update(scalars, g_update), head, weight,
-                 loss, sync)
+                 (key[0], rate, fake_spans), loss, sync)
 
 
 @njit(cache=True, inline="always")

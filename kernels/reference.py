@@ -193,13 +193,24 @@ def _top53(raw):
     return high * np.float64(2 ** 27) + low
 
 
-def dropout_mask(raw, rate, out):
-    """out (n, m) = 1 / (1 - rate) where the k-th 16-bit chunk of the 64-bit draws raw
-    (little end first, k = i * m + j) is >= round(rate * 2^16), else 0."""
+def stream_masks(key, rate, flat, spans):
+    """flat[start:start + size] for each (start, size) of spans, in order = 1 / (1 - rate)
+    where the value's 16-bit chunk of the SplitMix64 stream seeded by `key` is >=
+    round(rate * 2^16), else 0; value k of a span is chunk k % 4 (little end first) of the
+    span's word k // 4, and a span of `size` values takes ceil(size / 4) words."""
+    golden = np.uint64(0x9E3779B97F4A7C15)
     shifts = np.arange(0, 64, 16, dtype=np.uint64)
-    chunks = ((raw[:, None] >> shifts) & np.uint64(0xFFFF)).reshape(-1)[:out.size]
     threshold = np.uint64(int(rate * 65536.0 + 0.5))
-    np.multiply(chunks.reshape(out.shape) >= threshold, 1.0 / (1.0 - rate), out=out)
+    first = 0
+    for start, size in spans:
+        count = -(-size // 4)
+        z = np.uint64(key) + np.arange(first + 1, first + count + 1, dtype=np.uint64) * golden
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+        chunks = ((z[:, None] >> shifts) & np.uint64(0xFFFF)).reshape(-1)[:size]
+        np.multiply(chunks >= threshold, 1.0 / (1.0 - rate), out=flat[start:start + size])
+        first += count
 
 
 def sgd_update(p, g, learning_rate):

@@ -1,8 +1,9 @@
 """A GAN's D update and G update as stages of blocks that threads share (kernels.sync).
 
-Each is what fastgan.engine's step otherwise calls one by one: the networks' passes
-(kernels.network's stages, with the optimizer step inside the backward passes), the
-instance noise on D's input and the loss heads. The blocks are the passes' own, so results
+Each is what fastgan.engine's step otherwise calls one by one: D's dropout masks
+(kernels.masks, in pieces), the networks' passes (kernels.network's stages, with the
+optimizer step inside the backward passes), the instance noise on D's input and the loss
+heads. The blocks are the passes' own, so results
 are bit-identical to the step of calls. kernels.crew runs them, on the training thread and
 its helpers. The caller draws the step's random numbers before, in the order the step of
 calls draws them.
@@ -13,20 +14,22 @@ backward_args), an UPDATE (kernels.optim.update) apart.
 from numba import njit
 
 from .losses import _loss_head
+from .masks import fill_piece, pieces
 from .network import _backward_stages, _forward_stages
 from .sync import claim, done, wait
 
 
 @njit(cache=True)
-def d_stages(g, d, db, step, heads, weight, noisy, loss, sync):
-    """One thread's share of the D update: G's forward pass g, then `noisy` = (x, noise),
-    instance noise on D's input rows x (n real rows, then n fake ones, G's output copied in
-    first) when noise (2n, f) is non-empty, then D's forward pass d, the loss heads on the
-    real and fake halves of D's logits (heads = (real head, real target, fake head, fake
-    target), each weighted by `weight`, their sum into loss[0]), and D's backward pass db
-    with its UPDATE `step`."""
-    s = g[9].shape[0]
-    ready = _forward_stages(*g, sync, 0, 0)
+def d_stages(g, d, db, step, heads, weight, noisy, masking, loss, sync):
+    """One thread's share of the D update: D's dropout masks (`masking`, as _masks takes
+    it), G's forward pass g, then `noisy` = (x, noise), instance noise on D's input rows x
+    (n real rows, then n fake ones, G's output copied in first) when noise (2n, f) is
+    non-empty, then D's forward pass d, the loss heads on the real and fake halves of D's
+    logits (heads = (real head, real target, fake head, fake target), each weighted by
+    `weight`, their sum into loss[0]), and D's backward pass db with its UPDATE `step`."""
+    ready = _masks(d[4], masking, sync, 0)
+    s = 1 + g[9].shape[0]
+    ready = _forward_stages(*g, sync, 1, ready)
     wait(sync, s - 1, ready)
     x, noise = noisy
     t = claim(sync, s)
@@ -62,13 +65,30 @@ def _add_noise(x, noise, fake, t):
 
 
 @njit(cache=True)
-def g_stages(d, db, dstep, g, gstep, head, weight, loss, sync):
-    """One thread's share of the G update through D: D's forward pass d, the loss head =
+def _masks(flat, masking, sync, stage):
+    """Stage `stage`: the dropout masks of a D pass in its masks buffer `flat`, masking =
+    (seed, rate, spans) as kernels.masks.stream_masks takes them, a piece a block. Returns
+    the stage's blocks."""
+    key, rate, spans = masking
+    blocks = pieces(spans)
+    t = claim(sync, stage)
+    while t < blocks:
+        fill_piece(key, rate, flat, spans, t)
+        done(sync, stage)
+        t = claim(sync, stage)
+    return blocks
+
+
+@njit(cache=True)
+def g_stages(d, db, dstep, g, gstep, head, weight, masking, loss, sync):
+    """One thread's share of the G update through D: D's dropout masks (`masking`, as
+    _masks takes it), D's forward pass d, the loss head =
     (head, target) on its logits (into loss[0]), D's backward pass db (its UPDATE dstep:
     none, as a rule) and G's backward pass g, whose upstream gradient D's pass formed, with
     its UPDATE gstep."""
-    s = d[9].shape[0]
-    ready = _forward_stages(*d, sync, 0, 0)
+    ready = _masks(d[4], masking, sync, 0)
+    s = 1 + d[9].shape[0]
+    ready = _forward_stages(*d, sync, 1, ready)
     wait(sync, s - 1, ready)
     if claim(sync, s) == 0:
         loss[0] = _loss_head(d[6], head[0], head[1], weight, db[9])

@@ -217,13 +217,14 @@ def test_engine_takes_the_compiled_updates_while_it_trains():
         crew.start()
         crew.finish()  # the crew takes the steps from the next one
         update = crew.update
-        crew.update = lambda kind, step: made.append(kind) or update(kind, step)
-        passes = engine.be.network_forward, engine.be.network_backward
-        engine.be.network_forward = engine.be.network_backward = None  # fails if called
+        crew.update = lambda kind, step, key: made.append(kind) or update(kind, step, key)
+        calls = engine.be.network_forward, engine.be.network_backward, engine.be.stream_masks
+        # fail if called: the updates form the dropout masks too
+        engine.be.network_forward = engine.be.network_backward = engine.be.stream_masks = None
         engine.d_step(data, np.arange(8))
         engine.g_step()
     assert made == [D_UPDATE, G_UPDATE]
-    engine.be.network_forward, engine.be.network_backward = passes
+    engine.be.network_forward, engine.be.network_backward, engine.be.stream_masks = calls
     with thread_settings("numba"):
         engine.d_step(data, np.arange(8))
         engine.g_step()

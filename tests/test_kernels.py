@@ -479,49 +479,73 @@ def test_normals_need_enough_draws():
         normal.normals_from_raw(np.zeros(101, np.uint64), np.empty((1, 101)))
 
 
-# --- dropout_mask -----------------------------------------------------------------------
+# --- stream_masks -----------------------------------------------------------------------
+
+def _splitmix64(seed, count):
+    """SplitMix64's first `count` outputs from `seed`, in Python integers."""
+    out, state, mask = [], seed, 2 ** 64 - 1
+    for _ in range(count):
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        out.append(z ^ (z >> 31))
+    return out
+
+
+def test_splitmix64_twin_gives_the_published_outputs():
+    # the first outputs of SplitMix64 seeded with 1234567 (Vigna's reference code)
+    assert _splitmix64(1234567, 3) == [6457827717110365317, 3203168211198807973,
+                                       9817491932198370423]
+
+
+SPANS = [[(0, 1)], [(0, 10), (13, 7)], [(5, 771), (800, 4 * masks.PIECE_WORDS + 3),
+                                         (9000, 2 * masks.PIECE_WORDS * 4)]]
+
 
 @pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
 @pytest.mark.parametrize("rate", [0.0, 0.3, 0.5, 0.9])
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n, m", [(1, 1), (3, 257), (64, 128)])
-def test_dropout_mask_matches_reference_bit_for_bit(n, m, dtype, rate, parallel, monkeypatch):
+@pytest.mark.parametrize("spans", SPANS, ids=["one", "two", "pieces"])
+def test_stream_masks_match_the_reference_and_splitmix64(spans, dtype, rate, parallel,
+                                                          monkeypatch):
     monkeypatch.setattr(masks, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 40)
-    raw = np.random.default_rng([n, m]).bit_generator.random_raw(masks.raw_draws(n * m))
-    threshold = int(rate * 65536 + 0.5)
-    raw[0] = (raw[0] & ~np.uint64(0xFFFF)) | np.uint64(threshold)  # a chunk at the threshold
-    got, want = np.full((n, m), np.nan, dtype), np.full((n, m), np.nan, dtype)
-    masks.dropout_mask(raw, rate, got)
-    ref.dropout_mask(raw, rate, want)
+    spans = np.array(spans, np.int64)
+    size = int(spans.sum(axis=1).max()) + 3
+    key = (len(spans) * 7919 + int(rate * 10)) * 0x1234567 + 2 ** 63  # high bits in play
+    got, want = np.full(size, np.nan, dtype), np.full(size, np.nan, dtype)
+    masks.stream_masks(key, rate, got, spans)
+    ref.stream_masks(key, rate, want, spans)
     np.testing.assert_array_equal(got, want)
-    assert got[0, 0] == dtype(1 / (1 - rate))  # is kept, in both
-    assert set(np.unique(got)) <= {dtype(0), dtype(1 / (1 - rate))}
+    # span after span, ceil(size / 4) words each, four 16-bit chunks a word, low end first
+    count = sum(-(-int(n) // 4) for _, n in spans)
+    chunks = [(w >> (16 * c)) & 0xFFFF for w in _splitmix64(key, count) for c in range(4)]
+    expect, word = np.full(size, np.nan, dtype), 0
+    for start, n in spans:
+        kept = np.array(chunks[4 * word:4 * word + n]) >= int(rate * 65536 + 0.5)
+        expect[start:start + n] = kept * dtype(1 / (1 - rate))
+        word += -(-int(n) // 4)
+    np.testing.assert_array_equal(got, expect)
 
 
-def test_dropout_mask_reads_four_chunks_per_draw_in_order():
-    # chunks 0x0000, 0xFFFF, 0x8000, 0x7FFF of one draw, little end first; rate 0.5 keeps
-    # chunks >= 0x8000
-    raw = np.array([0x7FFF_8000_FFFF_0000], np.uint64)
-    for twin in (masks, ref):
-        out = np.zeros((2, 2), np.float64)
-        twin.dropout_mask(raw, 0.5, out)
-        np.testing.assert_array_equal(out, [[0, 2], [2, 0]])
-
-
-def test_dropout_mask_keeps_nothing_when_the_rate_rounds_to_one():
+def test_stream_masks_keep_nothing_when_the_rate_rounds_to_one():
     # round(rate * 2^16) = 2^16, above every 16-bit chunk, even 0xFFFF
-    raw = np.full(4, 0xFFFF_FFFF_FFFF_FFFF, np.uint64)
     for twin in (masks, ref):
-        out = np.ones((4, 4), np.float64)
-        twin.dropout_mask(raw, 1 - 2.0 ** -20, out)
+        out = np.ones(4000, np.float64)
+        twin.stream_masks(3, 1 - 2.0 ** -20, out, np.array([[0, 4000]], np.int64))
         np.testing.assert_array_equal(out, 0)
 
 
-def test_dropout_mask_keeps_one_minus_rate_of_the_values():
-    raw = np.random.default_rng(1).bit_generator.random_raw(masks.raw_draws(200_000))
-    out = np.zeros((400, 500), np.float32)
-    masks.dropout_mask(raw, 0.3, out)
-    assert abs((out > 0).mean() - 0.7) < 0.005
+@pytest.mark.parametrize("twin", [masks, ref], ids=["numba", "numpy"])
+def test_stream_masks_keep_one_minus_rate_independently(twin):
+    out = np.zeros((2, 200_000), np.float32)
+    spans = np.array([[0, 200_000]], np.int64)
+    twin.stream_masks(11, 0.3, out[0], spans)
+    twin.stream_masks(12, 0.3, out[1], spans)  # the next seed: a different mask
+    kept = out > 0
+    assert abs(kept.mean() - 0.7) < 0.005
+    # neighbours within a mask and the two seeds' masks are uncorrelated
+    for a, b in ((kept[0, :-1], kept[0, 1:]), (kept[0, :-4], kept[0, 4:]), (kept[0], kept[1])):
+        assert abs(np.corrcoef(a, b)[0, 1]) < 0.01
 
 
 # --- argument checks --------------------------------------------------------------------
@@ -561,7 +585,14 @@ BAD_CALLS = [  # (kernel, arguments, what the error names)
                                     _f32(2, 3)), r"at least data's 4 columns; got shape \(2, 3\)"),
     (gather.gather_scaled, lambda: (np.zeros((10, 4), np.uint8), np.array([0, 1]),
                                     _f32(3, 4)), r"out must have 2 rows"),
-    (masks.dropout_mask, lambda: (np.zeros(3, np.uint64), 0.3, _f32(4, 4)), "takes 4 uint64"),
+    (masks.stream_masks, lambda: (1, 0.3, _f32(4, 4), np.zeros((0, 2), np.int64)),
+     "flat must be a 1-D buffer"),
+    (masks.stream_masks, lambda: (1, 0.3, _f32(16), np.array([[10, 7]], np.int64)),
+     "every span must lie in flat's 16 values"),
+    (masks.stream_masks, lambda: (-1, 0.3, _f32(16), np.zeros((0, 2), np.int64)),
+     r"key=-1 must be an integer in \[0, 2\^64\)"),
+    (masks.stream_masks, lambda: (1, 1.0, _f32(16), np.zeros((0, 2), np.int64)),
+     r"rate=1.0 must lie in \[0, 1\)"),
     (gather.prefetch_rows, lambda: (np.zeros((10, 4), np.uint8), np.array([-1])),
      r"idx must lie in 0\.\.9"),
     (gather.prefetch_rows, lambda: (np.zeros((10, 4), np.uint8)[:, ::2], np.array([0])),
