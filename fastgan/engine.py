@@ -18,7 +18,7 @@ from .backends import trusted
 from .kernels import reference
 from .kernels.box_muller import normal_draws
 from .kernels.codes import HEADS
-from .kernels.inputs import batch_draws
+from .kernels.inputs import batch_draws, batch_parts
 from .kernels.crew import D_UPDATE, G_UPDATE
 from .kernels.network import PARALLEL
 from .kernels.optim import no_update
@@ -80,6 +80,11 @@ class Engine:
         self.labels = np.zeros(2 * n, np.int64)
         fake = slice(n // P, 2 * n // P)  # D's rows of the fake half
         self._spans = {"D": mask_spans(self.dw, slice(None)), "D fake": mask_spans(self.dw, fake)}
+        # the draws and rows of the batch's inputs in one call (_inputs); the data whose
+        # inputs the compiled D update forms (`helping`), and their parts
+        self._raw = np.zeros(batch_draws(n, cfg.g_layers[0], C, dt), np.uint64)
+        self._idx = np.zeros(n, np.int64)
+        self._fused = (None, None)
         self._compiled = None  # the compiled step's pass arguments, made on first use
         self._crew = None  # the compiled updates and their helpers (`helping`)
         self._trials = None  # of the crews' ways, shared by this engine's crews
@@ -88,14 +93,19 @@ class Engine:
     def d_step(self, data, idx, labels=None):
         """Update D on real rows data[idx] (labels[idx] when conditional) and a fresh fake
         batch; return D's loss."""
-        self._inputs(data, idx, labels)
+        crew = self._crew
+        if crew is not None and crew.engaged and data is self._fused[0]:
+            # the draws of _inputs, which the compiled update turns into the inputs
+            self._raw[:] = self.rng.bit_generator.random_raw(self._raw.size)
+            self._idx[:] = idx
+        else:
+            self._inputs(data, idx, labels)
         if self.noise is not None:
             draw_noise(self.rng, "normal", self.noise, self.be.normals_from_raw)
             self.noise *= self.cfg.instance_noise
         key = self._mask_key()
         step = self._step("D", clip=self.cfg.clip)
         (hr, tr), (hf, tf) = self.heads[0], self.heads[1]
-        crew = self._crew
         if crew is not None:
             crew.start()
             if crew.engaged:  # the whole update in one compiled call
@@ -118,9 +128,9 @@ class Engine:
         pixels and normal noise without latent codes (kernels.inputs), else a call for
         each; the same draws in the same order either way."""
         n, cfg = self.n, self.cfg
-        if data.dtype == np.uint8 and cfg.noise == "normal" and not cfg.latent_codes:
+        if self._one_call(data):
             nz = cfg.g_layers[0]
-            raw = self.rng.bit_generator.random_raw(batch_draws(n, nz, self.C, self.dtype))
+            raw = self.rng.bit_generator.random_raw(self._raw.size)
             self.be.batch_inputs(raw, data, idx, labels if self.C else self.labels[:0],
                                  self.z, nz, self.x_d, self.labels)
             return
@@ -129,6 +139,10 @@ class Engine:
         if self.C:
             reference.batch_labels(self.rng.bit_generator.random_raw(n), labels, idx,
                                    self.z[:, cfg.z_width:], self.x_d[:, self.f:], self.labels)
+
+    def _one_call(self, data):
+        """Whether a batch of `data` takes its inputs in one call (kernels.inputs)."""
+        return data.dtype == np.uint8 and self.cfg.noise == "normal" and not self.cfg.latent_codes
 
     def g_step(self):
         """Update G through D on the fake rows of the last d_step; return G's loss."""
@@ -192,11 +206,13 @@ class Engine:
         return self.x_d, self.dw.empty if self.noise is None else self.noise
 
     @contextlib.contextmanager
-    def helping(self):
+    def helping(self, data=None, labels=None):
         """While the block trains, the D and G updates run as one compiled call each, with
         helper threads (kernels.crew): one fewer than the threads Numba may use, none where
         no layer is worth splitting. Without such a block, or on a backend without a crew,
-        the step is made of calls. Yields the crew (None without)."""
+        the step is made of calls. The D update also forms the inputs of batches of `data`
+        (and `labels`) that take them in one call (_inputs). Yields the crew (None
+        without)."""
         if not hasattr(self.be, "Crew"):
             yield None
             return
@@ -209,16 +225,22 @@ class Engine:
         heads = (*self.heads[0], *self.heads[1])
         masking = (self.cfg.dropout if self.dw.dropout else 0.0, self._spans["D"],
                    self._spans["D fake"])
+        fused = data is not None and self._one_call(data)
+        if not fused:  # an empty batch: no inputs to form
+            data = np.zeros((0, self.f), np.uint8)
+        parts = batch_parts(self._raw, data, self._idx if fused else self._idx[:0],
+                            labels if fused and self.C else self.labels[:0], self.z,
+                            self.cfg.g_layers[0], self.x_d, self.labels)
         crew = self.be.Crew(numba.get_num_threads() - 1 if split else 0, passes, *updates,
-                            heads, self.heads[2], self.weight, self._noisy(), masking,
+                            heads, self.heads[2], self.weight, self._noisy(), masking, parts,
                             self._trials)
         self._trials = crew.trials
         with crew:
-            self._crew = crew
+            self._crew, self._fused = crew, (data if fused else None, parts)
             try:
                 yield crew
             finally:
-                self._crew = None
+                self._crew, self._fused = None, (None, None)
 
     def _passes(self):
         """The compiled step's pass arguments (nets.forward_args, backward_args) by name:

@@ -78,7 +78,7 @@ class Trainer:
         """
         deadline = None if minutes is None else time.perf_counter() + 60.0 * minutes
         # overflow shows up as a non-finite loss, which stops the run with a clear message
-        with np.errstate(all="ignore"), self.engine.helping():
+        with np.errstate(all="ignore"), self.engine.helping(self.data, self.labels):
             while self.epoch < epochs and (steps is None or self.step < steps):
                 if self.batch == 0:
                     self.perm = self.engine.rng.permutation(self.data.shape[0])

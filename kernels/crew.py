@@ -49,7 +49,10 @@ _LOSS = 15  # where an update's loss lands in the scalars
 # a helper between updates: spins, then yields its core at each turn, then naps; a parked
 # one naps at once
 _SPIN_TURNS, _YIELD_TURNS = 1 << 10, 1 << 17
-TRIAL, CYCLE = 16, 512
+# a trial times TRIAL steps of each way at the start of each cycle, which lasts CYCLE steps
+# and CYCLE_SECONDS at least: the calls' trial cost GAN S's 1 ms steps 0.8% with cycles of
+# 512 steps alone (its steps of calls took 1.26x as long as the crew's)
+TRIAL, CYCLE, CYCLE_SECONDS = 16, 512, 2.0
 
 
 class Crew:
@@ -58,7 +61,9 @@ class Crew:
     pass arguments (fastgan.engine.Engine._passes); d_update, g_update: (params, grads, m,
     v, average) of D's and G's optimizer steps; heads, head, weight, noisy as
     kernels.step's stages take them; masking = (dropout rate, the mask spans of D's pass in
-    the D update, of its pass in the G update) (fastgan.nets.mask_spans).
+    the D update, of its pass in the G update) (fastgan.nets.mask_spans); inputs: the
+    batch's inputs that the D update forms (kernels.inputs.batch_parts; an empty batch for
+    none).
 
     The compiled function is compiled (or loaded from Numba's cache) once the run's first
     step, made of calls, is done, so that a first step on an empty cache does not wait
@@ -70,7 +75,7 @@ class Crew:
     _one = threading.Lock()  # one crew with helpers at work per process
 
     def __init__(self, helpers, passes, d_update, g_update, heads, head, weight, noisy,
-                 masking, trials=None):
+                 masking, inputs, trials=None):
         self.helpers = min(helpers, MAX_HELPERS)
         self.control = np.zeros(5 * 8, np.int64)
         stages = passes["G"][9].shape[0] + 2 * passes["D"][9].shape[0] + 4
@@ -78,7 +83,8 @@ class Crew:
         self.key = np.zeros(1, np.uint64)  # the seed of the update's dropout masks
         self._args = (self.control, counters(stages), self.scalars, passes["G"], passes["D"],
                       passes["D'"], passes["D fake"], passes["D' fake"], passes["G'"],
-                      d_update, g_update, heads, head, weight, noisy, (self.key, *masking))
+                      d_update, g_update, heads, head, weight, noisy, (self.key, *masking),
+                      inputs)
         self._threads = []
         # the trials (a run's crews share them, so a short run goes on with the last
         # one's), the way of the step now, and when it started
@@ -159,34 +165,39 @@ class Crew:
 
 class Trials:
     """Which way a crew with helpers trains: the crew for TRIAL steps and the calls for
-    TRIAL steps at the start of every CYCLE steps, then the way whose trial was faster."""
+    TRIAL steps at the start of every cycle (CYCLE steps and CYCLE_SECONDS of them at
+    least), then the way whose trial was faster."""
 
     def __init__(self):
-        self.steps, self.spent, self.calls = 0, [0.0, 0.0], False  # spent: crew, calls
+        self.steps = 0  # counted so far
+        self.phase, self.seconds = 0, 0.0  # steps into the cycle, and their time
+        self.spent, self.calls = [0.0, 0.0], False  # spent: crew, calls
 
     def crew(self):
         """Whether the crew takes the next step."""
-        phase = self.steps % CYCLE
-        return phase < TRIAL or (phase >= 2 * TRIAL and not self.calls)
+        return self.phase < TRIAL or (self.phase >= 2 * TRIAL and not self.calls)
 
     def count(self, seconds):
         """Count a step of `seconds`."""
-        phase = self.steps % CYCLE
-        if phase < 2 * TRIAL:
-            self.spent[phase // TRIAL] += seconds
+        if self.phase < 2 * TRIAL:
+            self.spent[self.phase // TRIAL] += seconds
         self.steps += 1
-        if self.steps % CYCLE == 2 * TRIAL:
+        self.phase += 1
+        self.seconds += seconds
+        if self.phase == 2 * TRIAL:
             self.calls = self.spent[1] < self.spent[0]
             self.spent = [0.0, 0.0]
+        if self.phase >= CYCLE and self.seconds >= CYCLE_SECONDS:
+            self.phase, self.seconds = 0, 0.0
 
 
 @njit(cache=True, nogil=True)
 def _crew(role, kind, control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update,
-          g_update, heads, head, weight, noisy, masking):
+          g_update, heads, head, weight, noisy, masking, inputs):
     """The training thread's update `kind` (role _TRAIN), or a helper's loop (_HELP)."""
     if role == _HELP:
         _serve(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update,
-               heads, head, weight, noisy, masking)
+               heads, head, weight, noisy, masking, inputs)
         return 0.0
     sync[:] = 0
     control[_KIND] = kind
@@ -194,7 +205,7 @@ def _crew(role, kind, control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_u
     number = (load_acquire(control, _STATE) >> 8) + 1
     exchange(control, _STATE, number << 8)  # posted: the writes before are visible
     _work(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update, heads,
-          head, weight, noisy, masking)
+          head, weight, noisy, masking, inputs)
     while True:  # closed: no more helpers join; wait for those that did
         state = load_acquire(control, _STATE)
         if cas(control, _STATE, state, state | _CLOSED):
@@ -205,7 +216,7 @@ def _crew(role, kind, control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_u
 
 @njit(cache=True)
 def _serve(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update, heads,
-           head, weight, noisy, masking):
+           head, weight, noisy, masking, inputs):
     """A helper's loop: join each update it sees open, until told to quit."""
     seen, turns = load_acquire(control, _STATE) >> 8, 0
     while load_acquire(control, _QUIT) == 0:
@@ -216,7 +227,7 @@ def _serve(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_up
             elif cas(control, _STATE, state, state + 1):
                 seen, turns = state >> 8, 0
                 _work(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update,
-                      g_update, heads, head, weight, noisy, masking)
+                      g_update, heads, head, weight, noisy, masking, inputs)
                 fetch_add(control, _FINISHED, 1)
             continue
         turns += 1
@@ -229,18 +240,18 @@ def _serve(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_up
 
 @njit(cache=True)
 def _work(control, sync, scalars, g, d, db, d_fake, db_fake, gb, d_update, g_update, heads,
-          head, weight, noisy, masking):
+          head, weight, noisy, masking, inputs):
     """A thread's share of the update posted."""
     loss = scalars[_LOSS:]
     key, rate, d_spans, fake_spans = masking
     if control[_KIND] == D_UPDATE:
         d_stages(g, d, db, _update(scalars, d_update), heads, weight, noisy,
-                 (key[0], rate, d_spans), loss, sync)
+                 (key[0], rate, d_spans), inputs, loss, sync)
     else:
         none = d_update[0][:0]
         nothing = (0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, none, none, none, none, none)
         g_stages(d_fake, db_fake, nothing, gb, _update(scalars, g_update), head, weight,
-                 (key[0], rate, fake_spans), loss, sync)
+                 (key[0], rate, fake_spans), inputs, loss, sync)
 
 
 @njit(cache=True, inline="always")

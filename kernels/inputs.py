@@ -1,5 +1,7 @@
 """A training step's inputs in one compiled call: the real rows of a batch, G's normal noise,
-the fake rows' labels and every one-hot label column, from one array of raw draws.
+the fake rows' labels and every one-hot label column, from one array of raw draws. The call
+forms them in blocks (`input_block`), which the threads of a compiled D update share
+instead (kernels.step).
 
 Inside a step each of these took 20-80 us as a NumPy call of its own (the gather, the
 noise, drawing 64 labels, two one-hot writes), several times what they take alone: the
@@ -18,7 +20,10 @@ from numba import njit
 from . import checks
 from .box_muller import normal_draws
 from .gather import _FORMS, _check_indices, _scale_row
-from .normal import _normals32, _normals64
+from .normal import normals
+
+NOISE_PAIRS = 1024  # pairs of normal values a block
+INPUT_ROWS = 16  # rows a block of the gather and the labels
 
 
 def batch_draws(rows, noise_width, classes, dtype):
@@ -44,62 +49,85 @@ def batch_inputs(raw, data, idx, labels, z, noise_width, x_d, out_labels):
 
 
 def _batch_unchecked(raw, data, idx, labels, z, noise_width, x_d, out_labels):
-    n, classes = idx.size, z.shape[1] - noise_width
-    draws = normal_draws(n * noise_width, z.dtype)
-    real = z.dtype.type
-    before, after = _FORMS[z.dtype]
-    scale = real(before), real(127.5), real(after)
-    label_raw = raw[draws:draws + (n if classes else 0)]
-    if z.itemsize == 4:  # float32 noise reads its draws as 32-bit halves
-        _batch32(raw[:draws].view(np.uint32), label_raw, data, idx, labels, z, noise_width,
-                 x_d, out_labels, *scale)
-    else:
-        _batch64(raw[:draws], label_raw, data, idx, labels, z, noise_width, x_d, out_labels,
-                 *scale)
+    _batch(batch_parts(raw, data, idx, labels, z, noise_width, x_d, out_labels))
 
 
 batch_inputs.unchecked = _batch_unchecked  # for callers whose arrays fit by construction
 
 
-@njit(cache=True)
-def _batch32(halves, label_raw, data, idx, labels, z, noise_width, x_d, out_labels, before,
-             half, after):
-    flat = np.empty(halves.size, z.dtype)  # two halves a pair, two values a pair
-    _normals32(halves, flat)
-    _fill(flat, label_raw, data, idx, labels, z, noise_width, x_d, out_labels, before, half,
-          after)
+def batch_parts(raw, data, idx, labels, z, noise_width, x_d, out_labels):
+    """batch_inputs' arguments as input_block takes them: (noise draws (uint32 halves for
+    float32 noise, which reads its draws in halves), label draws, data, idx, labels, z,
+    noise_width, x_d, out_labels, the pixels' scaling, and a buffer for the noise)."""
+    n, classes = idx.size, z.shape[1] - noise_width
+    draws = normal_draws(n * noise_width, z.dtype)
+    real = z.dtype.type
+    before, after = _FORMS[z.dtype]
+    noise = raw[:draws].view(np.uint32) if z.itemsize == 4 else raw[:draws]
+    flat = np.empty(2 * (-(-(n * noise_width) // 2)), z.dtype)
+    return (noise, raw[draws:draws + (n if classes else 0)], data, idx, labels, z,
+            noise_width, x_d, out_labels, (real(before), real(127.5), real(after)), flat)
 
 
 @njit(cache=True)
-def _batch64(noise_raw, label_raw, data, idx, labels, z, noise_width, x_d, out_labels, before,
-             half, after):
-    flat = np.empty(noise_raw.size, z.dtype)
-    _normals64(noise_raw, flat)
-    _fill(flat, label_raw, data, idx, labels, z, noise_width, x_d, out_labels, before, half,
-          after)
+def _batch(parts):
+    for t in range(input_blocks(parts)):
+        input_block(parts, t)
+
+
+@njit(cache=True)
+def input_blocks(parts):
+    """The blocks a batch's inputs are cut into (batch_parts; none for an empty batch):
+    NOISE_PAIRS pairs of normal values each, then INPUT_ROWS rows each of the gather and
+    the labels. Any thread may form any block."""
+    if parts[3].size == 0:
+        return 0
+    pairs = parts[10].size // 2
+    return -(-pairs // NOISE_PAIRS) + -(-parts[3].size // INPUT_ROWS)
 
 
 @njit(cache=True, error_model="numpy")  # numpy: no zero check on the scaling's division
-def _fill(flat, label_raw, data, idx, labels, z, noise_width, x_d, out_labels, before, half,
-          after):
-    n, f = idx.size, data.shape[1]
-    for i in range(n):  # value k of the noise is row k // noise_width's, column k % it
-        row, values = z[i, :noise_width], flat[i * noise_width:(i + 1) * noise_width]
-        for j in range(noise_width):
-            row[j] = values[j]
-    for i in range(n):
+def input_block(parts, t):
+    """Form block t of a batch's inputs (input_blocks)."""
+    noise, label_raw, data, idx, labels, z, noise_width, x_d, out_labels, scale, flat = parts
+    n, f, pairs = idx.size, data.shape[1], flat.size // 2
+    noise_blocks = -(-pairs // NOISE_PAIRS)
+    if t < noise_blocks:
+        lo, hi = t * NOISE_PAIRS, min((t + 1) * NOISE_PAIRS, pairs)
+        normals(noise[lo:hi], noise[pairs + lo:pairs + hi], flat[lo:hi],
+                flat[pairs + lo:pairs + hi])
+        values = n * noise_width  # value k of the noise is row k // noise_width's
+        _to_rows(flat, lo, hi, z, noise_width)
+        _to_rows(flat, pairs + lo, min(pairs + hi, values), z, noise_width)
+        return
+    r0 = (t - noise_blocks) * INPUT_ROWS
+    r1 = min(r0 + INPUT_ROWS, n)
+    before, half, after = scale
+    for i in range(r0, r1):
         _scale_row(data[idx[i]], before, half, after, x_d[i, :f])
     classes = z.shape[1] - noise_width
     if classes == 0:
         return
-    for i in range(n):
+    for i in range(r0, r1):
         out_labels[i] = labels[idx[i]]
         out_labels[n + i] = np.int64(((label_raw[i] >> np.uint64(32)) * np.uint64(classes))
                                      >> np.uint64(32))
-    for i in range(n):
         _one_hot_row(z[i, noise_width:], out_labels[n + i])
-    for i in range(2 * n):
         _one_hot_row(x_d[i, f:], out_labels[i])
+        _one_hot_row(x_d[n + i, f:], out_labels[n + i])
+
+
+@njit(cache=True)
+def _to_rows(flat, lo, hi, z, width):
+    """Values lo:hi of the noise `flat` into their places in z's first `width` columns."""
+    k = lo
+    while k < hi:
+        row, column = k // width, k % width
+        count = min(width - column, hi - k)
+        target, source = z[row, column:column + count], flat[k:k + count]
+        for j in range(count):
+            target[j] = source[j]
+        k += count
 
 
 @njit(cache=True, inline="always")

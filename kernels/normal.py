@@ -10,7 +10,7 @@ the same order with the same constants, so both backends draw the same noise, bi
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from .box_muller import horner, normal_draws, series
 
@@ -28,10 +28,9 @@ def normals_from_raw(raw, out):
                          f"{normal_draws(out.size, out.dtype)} uint64 draws; got {raw.size} "
                          f"of {raw.dtype}")
     flat = np.empty(2 * pairs, out.dtype)
-    if out.itemsize == 4:
-        _normals32(raw[:pairs].view(np.uint32), flat)
-    else:
-        _normals64(raw[:2 * pairs], flat)
+    # float32 reads its draws as 32-bit halves
+    src = raw[:pairs].view(np.uint32) if out.itemsize == 4 else raw[:2 * pairs]
+    normals(src[:pairs], src[pairs:], flat[:pairs], flat[pairs:])
     out[...] = flat[:out.size].reshape(out.shape)
 
 
@@ -56,32 +55,52 @@ def _float(typingctx, bits, like):
     return like(bits, like), codegen
 
 
+@njit(cache=True)
+def normals(u1s, u2s, out_a, out_b):
+    """Pairs t of the transform: (out_a[t], out_b[t]) from the draws u1s[t] (u1) and u2s[t]
+    (u2); uint32 halves make float32 values, uint64 draws float64 ones. Any run of pairs
+    is a call of its own: each view is read from its start, which keeps the loop
+    vectorised."""
+    _by_width(u1s, u2s, out_a, out_b)
+
+
+def _by_width(u1s, u2s, out_a, out_b):
+    """_normals32 or _normals64, chosen by the draws' type as Numba compiles the caller."""
+
+
+@overload(_by_width, jit_options={"cache": True})
+def _by_width_typed(u1s, u2s, out_a, out_b):
+    if u1s.dtype == types.uint32:
+        return lambda u1s, u2s, out_a, out_b: _normals32(u1s, u2s, out_a, out_b)
+    return lambda u1s, u2s, out_a, out_b: _normals64(u1s, u2s, out_a, out_b)
+
+
 @njit(cache=True, error_model="numpy")  # numpy: no zero checks, which stop vectorisation
-def _normals32(halves, out):
-    f, pairs, k = np.float32, out.size // 2, _K32
-    for t in range(pairs):
+def _normals32(halves1, halves2, out_a, out_b):
+    f, k = np.float32, _K32
+    for t in range(out_a.size):
         # 24 bits of each 32-bit half, through int32, which AVX2 converts to floats 8 at a
         # time (it has no unsigned form)
-        u1 = (f(np.int32(halves[t] >> np.uint32(8))) + f(1)) * k[3]
+        u1 = (f(np.int32(halves1[t] >> np.uint32(8))) + f(1)) * k[3]
         bits = _bits(u1)  # u1 = m 2^e, m in [1, 2)
         m = _float((bits & 0x7FFFFF) | 0x3F800000, u1)
         e = f(np.int32((bits >> 23) - 127))
-        turns = f(np.int32(halves[pairs + t] >> np.uint32(8))) * k[3] * f(4)  # 4 u2, exact
+        turns = f(np.int32(halves2[t] >> np.uint32(8))) * k[3] * f(4)  # 4 u2, exact
         q = np.int32(turns)  # turns >= 0: truncation is the floor
-        out[t], out[pairs + t] = _pair(m, e, turns, f(q), q, k)
+        out_a[t], out_b[t] = _pair(m, e, turns, f(q), q, k)
 
 
 @njit(cache=True, error_model="numpy")
-def _normals64(raw, out):
-    f, pairs, k = np.float64, out.size // 2, _K64
-    for t in range(pairs):
-        u1 = (_top53(raw[t]) + f(1)) * k[3]
+def _normals64(raw1, raw2, out_a, out_b):
+    f, k = np.float64, _K64
+    for t in range(out_a.size):
+        u1 = (_top53(raw1[t]) + f(1)) * k[3]
         bits = _bits(u1)
         m = _float((bits & 0xFFFFFFFFFFFFF) | 0x3FF0000000000000, u1)
         e = f(np.int32((bits >> 52) - 1023))
-        turns = _top53(raw[pairs + t]) * k[3] * f(4)
+        turns = _top53(raw2[t]) * k[3] * f(4)
         q = np.int32(turns)
-        out[t], out[pairs + t] = _pair(m, e, turns, f(q), q, k)
+        out_a[t], out_b[t] = _pair(m, e, turns, f(q), q, k)
 
 
 @njit(cache=True, inline="always")

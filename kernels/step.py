@@ -13,6 +13,7 @@ backward_args), an UPDATE (kernels.optim.update) apart.
 """
 from numba import njit
 
+from .inputs import input_block, input_blocks
 from .losses import _loss_head
 from .masks import fill_piece, pieces
 from .network import _backward_stages, _forward_stages
@@ -20,14 +21,14 @@ from .sync import claim, done, wait
 
 
 @njit(cache=True)
-def d_stages(g, d, db, step, heads, weight, noisy, masking, loss, sync):
-    """One thread's share of the D update: D's dropout masks (`masking`, as _masks takes
-    it), G's forward pass g, then `noisy` = (x, noise), instance noise on D's input rows x
+def d_stages(g, d, db, step, heads, weight, noisy, masking, inputs, loss, sync):
+    """One thread's share of the D update: D's dropout masks (`masking`, as _first takes
+    it) and the batch's `inputs` (kernels.inputs.batch_parts), G's forward pass g, then `noisy` = (x, noise), instance noise on D's input rows x
     (n real rows, then n fake ones, G's output copied in first) when noise (2n, f) is
     non-empty, then D's forward pass d, the loss heads on the real and fake halves of D's
     logits (heads = (real head, real target, fake head, fake target), each weighted by
     `weight`, their sum into loss[0]), and D's backward pass db with its UPDATE `step`."""
-    ready = _masks(d[4], masking, sync, 0)
+    ready = _first(d[4], masking, inputs, True, sync, 0)
     s = 1 + g[9].shape[0]
     ready = _forward_stages(*g, sync, 1, ready)
     wait(sync, s - 1, ready)
@@ -65,28 +66,33 @@ def _add_noise(x, noise, fake, t):
 
 
 @njit(cache=True)
-def _masks(flat, masking, sync, stage):
+def _first(flat, masking, inputs, with_inputs, sync, stage):
     """Stage `stage`: the dropout masks of a D pass in its masks buffer `flat`, masking =
-    (seed, rate, spans) as kernels.masks.stream_masks takes them, a piece a block. Returns
-    the stage's blocks."""
+    (seed, rate, spans) as kernels.masks.stream_masks takes them, a piece a block, then
+    when `with_inputs` the blocks of a batch's `inputs` (kernels.inputs.batch_parts; none
+    for an empty batch). Returns the stage's blocks."""
     key, rate, spans = masking
-    blocks = pieces(spans)
+    masks = pieces(spans)
+    blocks = masks + (input_blocks(inputs) if with_inputs else 0)
     t = claim(sync, stage)
     while t < blocks:
-        fill_piece(key, rate, flat, spans, t)
+        if t < masks:
+            fill_piece(key, rate, flat, spans, t)
+        else:
+            input_block(inputs, t - masks)
         done(sync, stage)
         t = claim(sync, stage)
     return blocks
 
 
 @njit(cache=True)
-def g_stages(d, db, dstep, g, gstep, head, weight, masking, loss, sync):
+def g_stages(d, db, dstep, g, gstep, head, weight, masking, inputs, loss, sync):
     """One thread's share of the G update through D: D's dropout masks (`masking`, as
-    _masks takes it), D's forward pass d, the loss head =
+    _first takes it; `inputs` unused), D's forward pass d, the loss head =
     (head, target) on its logits (into loss[0]), D's backward pass db (its UPDATE dstep:
     none, as a rule) and G's backward pass g, whose upstream gradient D's pass formed, with
     its UPDATE gstep."""
-    ready = _masks(d[4], masking, sync, 0)
+    ready = _first(d[4], masking, inputs, False, sync, 0)
     s = 1 + d[9].shape[0]
     ready = _forward_stages(*d, sync, 1, ready)
     wait(sync, s - 1, ready)

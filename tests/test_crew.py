@@ -87,6 +87,19 @@ def test_a_crew_leaves_the_steps_to_the_calls_where_they_were_faster():
             trials.count(crew if trials.crew() else calls)
 
 
+def test_a_cycle_of_trials_lasts_its_seconds_when_steps_are_short():
+    from fastgan.kernels.crew import CYCLE, CYCLE_SECONDS, TRIAL, Trials
+    trials, step = Trials(), 2.0 ** -10  # exact in binary: the sums are too
+    cycle = int(CYCLE_SECONDS / step)
+    assert cycle > CYCLE
+    ways = []
+    for _ in range(cycle + 2 * TRIAL):
+        ways.append(trials.crew())
+        trials.count(step)
+    calls = [i for i, crew in enumerate(ways) if not crew]
+    assert calls == list(range(TRIAL, 2 * TRIAL)) + list(range(cycle + TRIAL, cycle + 2 * TRIAL))
+
+
 def test_a_run_goes_on_with_the_last_runs_trials():
     engine, trainer = wide_run()
     with thread_settings("numba", 2):

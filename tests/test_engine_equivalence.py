@@ -208,6 +208,28 @@ def test_compiled_steps_equal_the_steps_of_calls(wide, dtype, option):
         assert_same_run(a, ta, b, tb)
 
 
+@pytest.mark.parametrize("option", ["none", "labels", "instance_noise", "pack", "latent_codes"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("wide", [False, True])
+def test_compiled_steps_form_the_inputs_of_pixels_as_the_calls_do(wide, dtype, option):
+    """On uint8 pixels the compiled D update forms the batch's inputs itself (the gather,
+    the noise, the labels), from the same draws: the same run bit for bit. Latent codes
+    keep the inputs to the calls."""
+    dim = 256 if wide else 20
+    fields = dict(dropout=0.3, batch_size=32 if wide else 8, **OPTIONS.get(option, {}))
+    cfg = config(dim, depth=3, width=64 if wide else 32, dtype=dtype, **fields)
+    labels = np.arange(300) % 3 if cfg.n_classes else None
+    pixels = np.random.default_rng(1).integers(0, 256, (300, dim)).astype(np.uint8)
+    a, ta = train(calls_only(), cfg, pixels, 40, labels)
+    be, calls = get_backend("numba"), []
+    inputs = be.batch_inputs
+    be.batch_inputs = lambda *args: calls.append(1) or inputs(*args)
+    b, tb = train(be, cfg, pixels, 40, labels)
+    assert_same_run(a, ta, b, tb)
+    fused = option != "latent_codes"
+    assert (len(calls) < tb.step) if fused else not calls
+
+
 def test_engine_takes_the_compiled_updates_while_it_trains():
     """In a run the Numba engine's step is two compiled updates, not the passes one by one;
     outside one, the passes."""
