@@ -19,6 +19,7 @@ from fastgan.threads import thread_settings
 SHAPES = [(64, 100, 128), (64, 128, 784), (128, 784, 128), (64, 100, 256), (64, 256, 512),
           (64, 512, 784), (128, 794, 256), (64, 512, 1024), (64, 1024, 784),
           (128, 784, 1024), (128, 1024, 512)]
+_BLAS_SPIN_S = 0.5  # longer than OpenBLAS's idle threads spin before they sleep
 
 
 def best(fn, repeats, rounds):
@@ -50,6 +51,9 @@ def ways(n, k, m, dtype, rounds):
         found["one core"] = best(blocks(False, n, dense._dense_forward_serial), repeats, rounds)
     with thread_settings("numpy"):
         found["BLAS threads"] = best(lambda: np.matmul(x, w, out=out), repeats, rounds)
+    # OpenBLAS's threads spin for a while after their last product, taking the cores from
+    # the next shape's blocks (which then measured as one core's speed): let them sleep
+    time.sleep(_BLAS_SPIN_S)
     return {way: flops / s / 1e9 for way, s in found.items()}
 
 
