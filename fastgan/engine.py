@@ -80,11 +80,11 @@ class Engine:
         self.labels = np.zeros(2 * n, np.int64)
         fake = slice(n // P, 2 * n // P)  # D's rows of the fake half
         self._spans = {"D": mask_spans(self.dw, slice(None)), "D fake": mask_spans(self.dw, fake)}
-        # the draws and rows of the batch's inputs in one call (_inputs); the data whose
-        # inputs the compiled D update forms (`helping`), and their parts
+        # the draws and rows of the batch's inputs in one call (_inputs), and the data
+        # whose inputs the compiled D update forms from them (`helping`)
         self._raw = np.zeros(batch_draws(n, cfg.g_layers[0], C, dt), np.uint64)
         self._idx = np.zeros(n, np.int64)
-        self._fused = (None, None)
+        self._fused = None
         self._compiled = None  # the compiled step's pass arguments, made on first use
         self._crew = None  # the compiled updates and their helpers (`helping`)
         self._trials = None  # of the crews' ways, shared by this engine's crews
@@ -94,7 +94,7 @@ class Engine:
         """Update D on real rows data[idx] (labels[idx] when conditional) and a fresh fake
         batch; return D's loss."""
         crew = self._crew
-        if crew is not None and crew.engaged and data is self._fused[0]:
+        if crew is not None and crew.engaged and data is self._fused:
             # the draws of _inputs, which the compiled update turns into the inputs
             self._raw[:] = self.rng.bit_generator.random_raw(self._raw.size)
             self._idx[:] = idx
@@ -236,11 +236,11 @@ class Engine:
                             self._trials)
         self._trials = crew.trials
         with crew:
-            self._crew, self._fused = crew, (data if fused else None, parts)
+            self._crew, self._fused = crew, data if fused else None
             try:
                 yield crew
             finally:
-                self._crew, self._fused = None, (None, None)
+                self._crew, self._fused = None, None
 
     def _passes(self):
         """The compiled step's pass arguments (nets.forward_args, backward_args) by name:

@@ -108,7 +108,7 @@ class Workspace:
 def mask_spans(ws, rows):
     """(start, size) in ws.hidden_masks of each hidden layer's dropout masks on `rows` (a
     slice), layer after layer: what kernels.masks.stream_masks fills for a pass on those
-    rows. None without dropout."""
+    rows; no rows without dropout."""
     r0, r1, _ = rows.indices(ws.height)
     spans, at = [], 0
     for mask in ws.masks[:-1] if ws.dropout else []:

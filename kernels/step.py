@@ -23,11 +23,12 @@ from .sync import claim, done, wait
 @njit(cache=True)
 def d_stages(g, d, db, step, heads, weight, noisy, masking, inputs, loss, sync):
     """One thread's share of the D update: D's dropout masks (`masking`, as _first takes
-    it) and the batch's `inputs` (kernels.inputs.batch_parts), G's forward pass g, then `noisy` = (x, noise), instance noise on D's input rows x
-    (n real rows, then n fake ones, G's output copied in first) when noise (2n, f) is
-    non-empty, then D's forward pass d, the loss heads on the real and fake halves of D's
-    logits (heads = (real head, real target, fake head, fake target), each weighted by
-    `weight`, their sum into loss[0]), and D's backward pass db with its UPDATE `step`."""
+    it) and the batch's `inputs` (kernels.inputs.batch_parts), G's forward pass g, then
+    `noisy` = (x, noise), instance noise on D's input rows x (n real rows, then n fake
+    ones, G's output copied in first) when noise (2n, f) is non-empty, then D's forward
+    pass d, the loss heads on the real and fake halves of D's logits (heads = (real head,
+    real target, fake head, fake target), each weighted by `weight`, their sum into
+    loss[0]), and D's backward pass db with its UPDATE `step`."""
     ready = _first(d[4], masking, inputs, True, sync, 0)
     s = 1 + g[9].shape[0]
     ready = _forward_stages(*g, sync, 1, ready)
