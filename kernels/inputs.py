@@ -80,10 +80,10 @@ def input_blocks(parts):
     """The blocks a batch's inputs are cut into (batch_parts; none for an empty batch):
     NOISE_PAIRS pairs of normal values each, then INPUT_ROWS rows each of the gather and
     the labels. Any thread may form any block."""
-    if parts[3].size == 0:
+    idx, flat = parts[3], parts[10]
+    if idx.size == 0:
         return 0
-    pairs = parts[10].size // 2
-    return -(-pairs // NOISE_PAIRS) + -(-parts[3].size // INPUT_ROWS)
+    return _noise_blocks(flat) + -(-idx.size // INPUT_ROWS)
 
 
 @njit(cache=True, error_model="numpy")  # numpy: no zero check on the scaling's division
@@ -91,7 +91,7 @@ def input_block(parts, t):
     """Form block t of a batch's inputs (input_blocks)."""
     noise, label_raw, data, idx, labels, z, noise_width, x_d, out_labels, scale, flat = parts
     n, f, pairs = idx.size, data.shape[1], flat.size // 2
-    noise_blocks = -(-pairs // NOISE_PAIRS)
+    noise_blocks = _noise_blocks(flat)
     if t < noise_blocks:
         lo, hi = t * NOISE_PAIRS, min((t + 1) * NOISE_PAIRS, pairs)
         normals(noise[lo:hi], noise[pairs + lo:pairs + hi], flat[lo:hi],
@@ -115,6 +115,12 @@ def input_block(parts, t):
         _one_hot_row(z[i, noise_width:], out_labels[n + i])
         _one_hot_row(x_d[i, f:], out_labels[i])
         _one_hot_row(x_d[n + i, f:], out_labels[n + i])
+
+
+@njit(cache=True, inline="always")
+def _noise_blocks(flat):
+    """The blocks of the noise whose values `flat` holds, NOISE_PAIRS pairs each."""
+    return -(-(flat.size // 2) // NOISE_PAIRS)
 
 
 @njit(cache=True)

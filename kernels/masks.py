@@ -81,7 +81,7 @@ def pieces(spans):
     last one shorter."""
     total = 0
     for s in range(spans.shape[0]):
-        total += (words(spans[s, 1]) + PIECE_WORDS - 1) // PIECE_WORDS
+        total += _pieces(words(spans[s, 1]))
     return total
 
 
@@ -92,7 +92,7 @@ def fill_piece(key, rate, flat, spans, t):
     for s in range(spans.shape[0]):
         start, size = spans[s, 0], spans[s, 1]
         count = words(size)
-        here = (count + PIECE_WORDS - 1) // PIECE_WORDS
+        here = _pieces(count)
         if t < here:
             lo = t * PIECE_WORDS
             _fill_words(key, rate, flat[start:start + size], first, lo,
@@ -123,6 +123,12 @@ def _fill_words(key, rate, out, first, lo, hi):
         for c in range(part.size - whole * CHUNKS):
             chunk = (word >> np.uint64(16 * c)) & np.uint64(0xFFFF)
             part[CHUNKS * whole + c] = keep if chunk >= threshold else zero
+
+
+@njit(cache=True, inline="always")
+def _pieces(count):
+    """The pieces of a span of `count` words."""
+    return (count + PIECE_WORDS - 1) // PIECE_WORDS
 
 
 @njit(cache=True)
