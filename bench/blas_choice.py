@@ -1,12 +1,15 @@
-"""Whose gemm the kernels should call: SciPy's BLAS against NumPy's, on the matrix products of
-GAN S and GAN L's layers, cut into blocks as the dense kernels cut them.
+"""Whose gemm the kernels should call: SciPy's BLAS, NumPy's and MKL's (where the mkl package
+is installed), on the matrix products of GAN S, GAN L and the default preset's layers, cut
+into blocks as the dense kernels cut them.
 
     python bench/blas_choice.py [--dtype float32] [--rounds 11]
 
-Both libraries multiply the same blocks in turn, in one process and on all cores (BLAS
+The libraries multiply the same blocks in turn, in one process and on all cores (BLAS
 single-threaded inside each block, as in a training step). Prints GFLOP/s (best round) per
-product for each library, the ratio of best and of median rounds, whether both gave
-bit-identical results, and the summed median time of all the products.
+product for each library with its speed over SciPy's (of the median rounds), whether all
+gave bit-identical results, and the summed median time of all the products. The kernels
+call the library that kernels.blas.choose picks; FASTGAN_BLAS=mkl (or numpy, scipy) picks
+one by hand.
 """
 import argparse
 import time
@@ -18,11 +21,13 @@ from fastgan.kernels import blas
 from fastgan.kernels.dense import backward_cut, forward_cut
 from fastgan.threads import thread_settings
 
-# (rows, inputs, outputs) of every layer of GAN S and GAN L: G's rows are the batch, D's
-# the batch of real and fake rows
+# (rows, inputs, outputs) of every layer of GAN S, GAN L and the default preset (conditional:
+# 10 label columns on G's noise and D's input): G's rows are the batch, D's the batch of
+# real and fake rows
 LAYERS = [(64, 100, 128), (64, 128, 784), (128, 784, 128), (128, 128, 1),
           (64, 100, 256), (64, 256, 512), (64, 512, 1024), (64, 1024, 784),
-          (128, 784, 1024), (128, 1024, 512), (128, 512, 256), (128, 256, 1)]
+          (128, 784, 1024), (128, 1024, 512), (128, 512, 256), (128, 256, 1),
+          (64, 110, 256), (64, 512, 784), (128, 794, 256)]
 
 
 def kernels(library):
@@ -84,12 +89,11 @@ def main():
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--rounds", type=int, default=11)
     args = parser.parse_args()
-    if blas.numpy_gemm("sgemm") is None:
-        raise SystemExit("NumPy's BLAS exports no 64-bit-integer gemm here: nothing to compare")
-    libraries = {name: kernels(name) for name in ("scipy", "numpy")}
+    names = [name for name in ("scipy", "numpy", "mkl") if blas.available(name)]
+    libraries = {name: kernels(name) for name in names}
     rng, total = np.random.default_rng(0), dict.fromkeys(libraries, 0.0)
-    print(f"{args.dtype}, GFLOP/s of the best of {args.rounds} rounds; ratio = numpy's speed "
-          f"over scipy's (best, median)")
+    print(f"{args.dtype}, GFLOP/s of the best of {args.rounds} rounds; each library's speed "
+          f"over scipy's (of the medians); the kernels call {blas.SOURCE}'s")
     with thread_settings("numba"):
         for n, k, m in LAYERS:
             for kind in ("forward", "dW", "dX"):
@@ -101,16 +105,15 @@ def main():
                 for _ in range(args.rounds):
                     for run, ts in times.values():
                         ts.append(seconds(run))
-                same = np.array_equal(results["scipy"], results["numpy"])
+                print(f"{str((n, k, m)):16} {kind:8}", end="")
                 flops = 2 * n * k * m / 1e9
-                best = {name: min(ts) for name, (_, ts) in times.items()}
                 median = {name: float(np.median(ts)) for name, (_, ts) in times.items()}
-                for name in total:
+                for name, (_, ts) in times.items():
                     total[name] += median[name]
-                ratios = (best["scipy"] / best["numpy"], median["scipy"] / median["numpy"])
-                print(f"{str((n, k, m)):16} {kind:8} scipy {flops / best['scipy']:5.0f}  "
-                      f"numpy {flops / best['numpy']:5.0f}  ratio {ratios[0]:.2f} "
-                      f"{ratios[1]:.2f}  {'bit-identical' if same else 'DIFFERENT'}")
+                    print(f"  {name} {flops / min(ts):5.0f} {median['scipy'] / median[name]:.2f}x",
+                          end="")
+                same = all(np.array_equal(results["scipy"], r) for r in results.values())
+                print("  bit-identical" if same else "")
     print("all products, summed medians (ms): "
           + ", ".join(f"{name} {1e3 * t:.2f}" for name, t in total.items()))
 

@@ -299,7 +299,7 @@ def run_bench(quick=True, threads=None, peers=True, progress=None, *, gans=None,
 
 def machine_info(threads=None):
     """Cores, thread count, Numba's threading layer, library versions and BLAS of this run
-    (and whose gemm the Numba kernels call: "numpy" or "scipy")."""
+    (and whose gemm the Numba kernels call: "mkl", "numpy" or "scipy")."""
     import numba
     from threadpoolctl import threadpool_info
 

@@ -39,8 +39,8 @@ def _blas_pools():
     """The BLAS libraries NumPy and the kernels call, found once: scanning the loaded
     libraries costs about a millisecond, more than a small GAN's whole step
     (`GAN.train_step`)."""
-    # the kernels' gemm is NumPy's, or SciPy's where NumPy has none (kernels.blas): load
-    # theirs first so that threadpoolctl can see it
+    # the kernels' gemm is MKL's, NumPy's, or SciPy's where NumPy has none (kernels.blas):
+    # load theirs first so that threadpoolctl can see it
     from .kernels import blas  # noqa: F401
     return ThreadpoolController()
 

@@ -4,22 +4,29 @@ Numba's np.dot takes whole contiguous arrays only, so a kernel that wants a bloc
 or x.T without copying it, has to copy first. Calling gemm itself lets each core multiply just
 its block of a weight matrix (packing only that block) and read x.T in place.
 
-The BLAS is NumPy's own where its wheel exports the Fortran gemm with 64-bit integers (NumPy's
-PyPI wheels do): the same library the NumPy backend multiplies with. Its OpenBLAS ran the
-kernels' blocks 1.02-1.45x faster than SciPy's older one on GAN S and L's layer shapes
-(`python bench/blas_choice.py`). Elsewhere (a NumPy built on another BLAS) the kernels call
-SciPy's gemm through a compiled adapter that narrows the integers to its 32 bits. Either way
-the kernels call one symbol, registered with LLVM at import, with 64-bit integers, so the
-code they compile, and Numba's on-disk cache of it, is the same whichever library serves it.
+The BLAS is Intel's MKL on Intel CPUs where the mkl package is installed (kernels.mkl: 1.15-
+1.6x OpenBLAS's speed on the kernels' blocks there). Otherwise it is NumPy's own where its
+wheel exports the Fortran gemm with 64-bit integers (NumPy's PyPI wheels do): the same
+library the NumPy backend multiplies with. Its OpenBLAS ran the kernels' blocks 1.02-1.45x
+faster than SciPy's older one on GAN S and L's layer shapes (`python bench/blas_choice.py`).
+Elsewhere (a NumPy built on another BLAS) the kernels call SciPy's gemm through a compiled
+adapter that narrows the integers to its 32 bits. The environment variable FASTGAN_BLAS
+(mkl, numpy or scipy) picks one by hand. Whichever it is, the kernels call one symbol,
+registered with LLVM at import, with 64-bit integers, so the code they compile, and Numba's
+on-disk cache of it, is the same whichever library serves it.
 """
 import ctypes
 import functools
+import os
 
 import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 from numba import cfunc, njit, types
 from numba.extending import intrinsic
+
+from . import mkl
+from .checks import BlasChoiceError
 
 _N, _T = 0, 1  # offsets of "N" and "T" in the kernels' flags array
 # gemm's 13 arguments, all addresses (Fortran passes every argument by reference)
@@ -93,7 +100,7 @@ def scipy_gemm(name):
     return adapter.address
 
 
-_ADDRESSES = {"numpy": numpy_gemm, "scipy": scipy_gemm}
+_ADDRESSES = {"mkl": mkl.gemm, "numpy": numpy_gemm, "scipy": scipy_gemm}
 
 
 def _externals(prefix, library):
@@ -107,14 +114,45 @@ def _externals(prefix, library):
     return functions
 
 
+def available(library):
+    """Whether `library` ("mkl", "numpy" or "scipy") has both gemms for the kernels."""
+    if library == "scipy":
+        return True  # SciPy is a dependency, and its cython_blas has them
+    return None not in (_ADDRESSES[library]("sgemm"), _ADDRESSES[library]("dgemm"))
+
+
+def choose(wanted=None):
+    """The library the kernels call: `wanted` (default: the FASTGAN_BLAS environment
+    variable) when set, else MKL on an Intel CPU where it is installed, else NumPy's own
+    where it has one, else SciPy's."""
+    wanted = os.environ.get("FASTGAN_BLAS", "") if wanted is None else wanted
+    if wanted:
+        if wanted not in _ADDRESSES:
+            raise BlasChoiceError(f"FASTGAN_BLAS={wanted!r} names no gemm fastgan can call; "
+                                  f"use one of {', '.join(_ADDRESSES)}, or unset it to let "
+                                  f"fastgan choose")
+        if not available(wanted):
+            hint = ('install it with `pip install "fastgan[mkl]"`' if wanted == "mkl"
+                    else "NumPy's BLAS exports no 64-bit-integer gemm")
+            raise BlasChoiceError(f"FASTGAN_BLAS={wanted!r}: that gemm is not available "
+                                  f"here ({hint}); unset FASTGAN_BLAS to let fastgan choose")
+        return wanted
+    if mkl.intel_cpu() and available("mkl"):
+        return "mkl"
+    return "numpy" if available("numpy") else "scipy"
+
+
 # whose gemm the kernels call; their symbols' names leave it out, so their cached code
 # stays the same whichever library serves them
-SOURCE = "numpy" if None not in (numpy_gemm("sgemm"), numpy_gemm("dgemm")) else "scipy"
+SOURCE = choose()
 
 
-def gemm_calling(sgemm, dgemm):
+def gemm_calling(sgemm, dgemm, narrow=None):
     """A `gemm` (below) that calls the Fortran functions sgemm and dgemm (ExternalFunctions
-    with 64-bit integers): kernels/ builds one on fastgan_[sd]gemm64, bench/ others."""
+    with 64-bit integers), or the pair `narrow` (default: the same) for a product narrower
+    than NARROW either way: kernels/ builds one on fastgan_[sd]gemm64 and
+    fastgan_narrow_[sd]gemm64, bench/ others."""
+    narrow_s, narrow_d = (sgemm, dgemm) if narrow is None else narrow
 
     @njit(inline="always")
     def gemm(trans_a, trans_b, m, n, k, a, a_at, b, b_at, c, c_at):
@@ -139,18 +177,29 @@ def gemm_calling(sgemm, dgemm):
         ta, tb = fi + (_T if trans_a else _N), fi + (_T if trans_b else _N)
         pa, pb = a.ctypes.data + size * a_at, b.ctypes.data + size * b_at
         pc, pe = c.ctypes.data + size * c_at, ps + size  # pe: beta, the scale of c's old values
-        if size == 4:
+        wide = min(m, n) >= NARROW
+        if size == 4 and wide:
             sgemm(tb, ta, pi, pi + 8, pi + 16, ps, pb, pi + 24, pa, pi + 32, pe, pc, pi + 40)
-        else:
+        elif size == 4:
+            narrow_s(tb, ta, pi, pi + 8, pi + 16, ps, pb, pi + 24, pa, pi + 32, pe, pc, pi + 40)
+        elif wide:
             dgemm(tb, ta, pi, pi + 8, pi + 16, ps, pb, pi + 24, pa, pi + 32, pe, pc, pi + 40)
+        else:
+            narrow_d(tb, ta, pi, pi + 8, pi + 16, ps, pb, pi + 24, pa, pi + 32, pe, pc, pi + 40)
         _keep_alive(flags, ints, scalars)
     return gemm
 
 
-gemm = gemm_calling(*_externals("fastgan", SOURCE))
+# a product whose result has fewer rows or columns than this (D's one-logit layer, a batch of
+# a few rows) goes to NumPy's gemm where the kernels call MKL's: MKL took 4x as long there
+# (12 us against 3 for 128 x 256 x 1), where it ran wider ones 1.15-1.6x faster
+NARROW = 16
+NARROW_SOURCE = SOURCE if SOURCE != "mkl" else "numpy" if available("numpy") else "scipy"
+gemm = gemm_calling(*_externals("fastgan", SOURCE),
+                    narrow=_externals("fastgan_narrow", NARROW_SOURCE))
 
 
 def gemm_of(library):
-    """A `gemm` on `library`'s sgemm/dgemm ("numpy" or "scipy"), whichever the kernels use:
-    for comparing the two (bench/blas_choice.py, tests/test_blas.py)."""
+    """A `gemm` on `library`'s sgemm/dgemm ("mkl", "numpy" or "scipy"), whichever the
+    kernels use: for comparing them (bench/blas_choice.py, tests/test_blas.py)."""
     return gemm_calling(*_externals(f"fastgan_{library}", library))

@@ -15,6 +15,10 @@ class KernelArgumentError(ValueError):
     """A kernel was called with arrays that do not fit together."""
 
 
+class BlasChoiceError(ValueError):
+    """FASTGAN_BLAS names a gemm that is unknown or not available here (kernels.blas)."""
+
+
 def floats(kernel, **arrays):
     """The one float dtype (float32 or float64) every array in `arrays` has."""
     dtypes = {name: a.dtype for name, a in arrays.items()}

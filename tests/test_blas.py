@@ -1,17 +1,21 @@
-"""The gemm the kernels call: NumPy's 64-bit-integer one, or SciPy's through the adapter.
+"""The gemm the kernels call: MKL's on Intel CPUs where the mkl package is installed, else
+NumPy's 64-bit-integer one, or SciPy's through the adapter.
 
-Both are called by address with the convention the kernels use (every argument by
+Each is called by address with the convention the kernels use (every argument by
 reference, 64-bit integers), from Python and from compiled code through `blas.gemm_calling`,
 and compared with NumPy's matmul; the kernels built on them are compared with their NumPy
 twins in test_kernels.py.
 """
 import ctypes
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from numba import njit
 
-from fastgan.kernels import blas
+from fastgan.kernels import blas, mkl
 
 _GEMM = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 13)
 SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 9), (17, 33, 8), (64, 100, 128)]
@@ -37,8 +41,9 @@ def call(address, trans_a, trans_b, a, b):
 
 def libraries():
     found = [("scipy", blas.scipy_gemm)]
-    if blas.numpy_gemm("sgemm") is not None:
-        found.append(("numpy", blas.numpy_gemm))
+    for name, address in (("numpy", blas.numpy_gemm), ("mkl", mkl.gemm)):
+        if blas.available(name):
+            found.append((name, address))
     return found
 
 
@@ -60,7 +65,11 @@ def test_gemm_matches_matmul(library, address, dtype, trans_a, trans_b, m, k, n)
 
 def compiled_gemm(library):
     """An njit function c = op(a) @ op(b) through `blas.gemm_of(library)`."""
-    gemm = blas.gemm_of(library)
+    return compiled_gemm_on(blas.gemm_of(library))
+
+
+def compiled_gemm_on(gemm):
+    """An njit function c = op(a) @ op(b) through `gemm` (blas.gemm_calling's)."""
 
     @njit
     def product(trans_a, trans_b, a, b, c):
@@ -87,5 +96,100 @@ def test_compiled_gemm_matches_matmul(library):
                                            err_msg=f"{dtype.__name__} {trans_a} {trans_b}")
 
 
-def test_kernels_use_numpys_gemm_where_numpy_has_one():
-    assert blas.SOURCE == ("numpy" if blas.numpy_gemm("dgemm") is not None else "scipy")
+def test_the_kernels_call_mkl_on_intel_cpus_else_numpys_gemm(monkeypatch):
+    monkeypatch.delenv("FASTGAN_BLAS", raising=False)
+    if mkl.intel_cpu() and blas.available("mkl"):
+        assert blas.choose() == "mkl"
+    else:
+        assert blas.choose() == ("numpy" if blas.available("numpy") else "scipy")
+    monkeypatch.setattr(mkl, "intel_cpu", lambda: False)
+    assert blas.choose() == ("numpy" if blas.available("numpy") else "scipy")
+
+
+def test_fastgan_blas_picks_the_gemm_by_hand(monkeypatch):
+    monkeypatch.setenv("FASTGAN_BLAS", "scipy")
+    assert blas.choose() == "scipy"
+    assert blas.choose("numpy") == "numpy" or not blas.available("numpy")
+
+
+@pytest.mark.parametrize("wanted, message", [("openblas", "names no gemm"),
+                                             ("MKL", "names no gemm")])
+def test_fastgan_blas_refuses_an_unknown_library(monkeypatch, wanted, message):
+    monkeypatch.setenv("FASTGAN_BLAS", wanted)
+    with pytest.raises(ValueError, match=f"FASTGAN_BLAS='{wanted}' {message}.*mkl, numpy"):
+        blas.choose()
+
+
+def test_fastgan_blas_mkl_without_the_package_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(mkl, "gemm", lambda name: None)
+    monkeypatch.setitem(blas._ADDRESSES, "mkl", mkl.gemm)
+    with pytest.raises(ValueError, match=r"not available here.*pip install \"fastgan\[mkl\]\""):
+        blas.choose("mkl")
+
+
+@pytest.mark.skipif(not blas.available("mkl"), reason="the mkl package is not installed")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mkl_gives_the_same_bits_wherever_the_arrays_lie(dtype):
+    # a run and its resume hold the same values at other addresses: MKL runs in strict
+    # reproducible mode, so alignment must not change a bit of a block's product
+    rng = np.random.default_rng(5)
+    a0, b0 = rng.standard_normal((64, 200)), rng.standard_normal((200, 96))
+    results = []
+    for shift in range(8):
+        a = np.empty(a0.size + 8, dtype)[shift:shift + a0.size].reshape(a0.shape)
+        b = np.empty(b0.size + 8, dtype)[7 - shift:7 - shift + b0.size].reshape(b0.shape)
+        a[:], b[:] = a0, b0
+        results.append(call(mkl.gemm("sgemm" if dtype == np.float32 else "dgemm"), False,
+                            False, a, b))
+    for got in results[1:]:
+        np.testing.assert_array_equal(got, results[0])
+
+
+def test_narrow_products_match_matmul_whichever_gemm_serves_them():
+    # the kernels' gemm sends products narrower than NARROW either way to NumPy's gemm
+    product = compiled_gemm_on(blas.gemm)
+    rng = np.random.default_rng(3)
+    for m, k, n in [(128, 256, 1), (1, 784, 1024), (blas.NARROW - 1, 40, 64),
+                    (blas.NARROW, 40, blas.NARROW), (64, 1, 300)]:
+        for dtype, tol in ((np.float32, 1e-4), (np.float64, 1e-12)):
+            a = rng.standard_normal((m, k)).astype(dtype)
+            b = rng.standard_normal((k, n)).astype(dtype)
+            c = np.full((m, n), np.nan, dtype)
+            product(False, False, a, b, c)
+            np.testing.assert_allclose(c, a @ b, rtol=tol, atol=tol)
+
+
+# trains the same seeded GAN on the Numba backend in a process whose kernels call the gemm
+# named by FASTGAN_BLAS, and prints that gemm and the trained parameters' file
+_TRAIN = """
+import sys
+import numpy as np
+from fastgan import Config, GAN
+from fastgan.kernels import blas
+rng = np.random.default_rng(0)
+data = np.tanh(rng.standard_normal((256, 48)))
+cfg = Config(g_layers=[8, 40, 48], d_layers=[48, 40, 1], batch_size=32, optimizer="adam",
+             dropout=0.2, dtype="float64", seed=3)
+gan = GAN.from_config(cfg, verbose=False)
+gan.fit(data, epochs=3)
+np.savez(sys.argv[1], g=gan.engine.G.params, d=gan.engine.D.params)
+print(blas.SOURCE)
+"""
+
+
+@pytest.mark.skipif(not blas.available("mkl"), reason="the mkl package is not installed")
+def test_training_on_numpys_gemm_matches_training_on_mkls(tmp_path):
+    # CI's machine calls MKL; this keeps the kernels' OpenBLAS path, every other CPU's,
+    # trained and checked there too
+    params = {}
+    for library in ("mkl", "numpy"):
+        out = tmp_path / f"{library}.npz"
+        result = subprocess.run([sys.executable, "-c", _TRAIN, str(out)], capture_output=True,
+                                text=True, timeout=300,
+                                env=dict(os.environ, FASTGAN_BLAS=library))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == [library]
+        params[library] = np.load(out)
+    for name in ("g", "d"):
+        np.testing.assert_allclose(params["numpy"][name], params["mkl"][name], rtol=1e-9,
+                                   atol=1e-9)

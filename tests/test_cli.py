@@ -306,6 +306,15 @@ def test_console_script_returns_mains_code_and_skips_the_last_collection(tmp_pat
     assert [s.value for s in scripts] == ["fastgan.entry:run"]
 
 
+def test_console_script_refuses_an_unknown_fastgan_blas_in_one_line():
+    script = ("import sys; from fastgan.entry import run; "
+              "sys.argv = ['fastgan', 'train', '--minutes', '0.01']; sys.exit(run())")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, env=dict(os.environ, FASTGAN_BLAS="openblas"))
+    assert_one_line_error(result.returncode, result.stderr)
+    assert "FASTGAN_BLAS='openblas'" in result.stderr and "mkl, numpy, scipy" in result.stderr
+
+
 def test_importing_fastgan_loads_no_heavy_library():
     """`import fastgan` stays light, so the console script's Ctrl-C handling is in place
     before NumPy, Numba and matplotlib load; fastgan.GAN still loads on first use."""

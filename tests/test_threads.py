@@ -18,7 +18,15 @@ from fastgan.threads import available_cores, step_threads, thread_settings
 
 
 def _blas_threads():
-    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    # MKL, where the kernels call it, runs sequentially (kernels.mkl): it has no pool to set
+    return [pool["num_threads"] for pool in threadpool_info()
+            if pool["user_api"] == "blas" and pool["internal_api"] != "mkl"]
+
+
+def test_mkl_stays_sequential_whatever_the_settings():
+    with thread_settings("numpy"):
+        pools = [pool for pool in threadpool_info() if pool["internal_api"] == "mkl"]
+        assert all(pool["num_threads"] == 1 for pool in pools)
 
 
 @pytest.mark.parametrize("backend, blas", [("numba", 1), ("numpy", None)])
