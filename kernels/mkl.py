@@ -4,7 +4,8 @@ The kernels multiply blocks of 32-128 rows on each core, one gemm call per block
 MKL's sgemm ran 1.15-1.6x the speed of the OpenBLAS that NumPy's wheels ship (0.3.31) on
 every block shape of GAN S, L and the default preset, on a 2-core Intel Xeon with AVX-512;
 a newer OpenBLAS (0.3.34) gained 1.0-1.15x (`python bench/blas_choice.py`). So on Intel
-CPUs the kernels call MKL where it is installed (`pip install "fastgan[mkl]"`).
+CPUs the kernels call MKL where it is installed (`pip install "fastgan[mkl]"`, on x86-64
+Linux, where it is tested: the extra installs nothing elsewhere).
 
 Two settings keep its results what the kernels promise. MKL runs sequentially inside a
 block: the kernels' threads are the parallelism, and MKL's own threads would fight them for
@@ -16,8 +17,6 @@ with OpenBLAS. Neither cost any speed measurable here.
 import ctypes
 import functools
 import importlib.metadata
-import platform
-import sys
 
 _SEQUENTIAL = 1  # MKL_THREADING_SEQUENTIAL
 _STRICT = 0x10000  # MKL_CBWR_STRICT
@@ -31,7 +30,7 @@ def _library_path():
     except importlib.metadata.PackageNotFoundError:
         return None
     for file in files:
-        if file.name.startswith(("libmkl_rt.so", "mkl_rt.")) and not file.name.endswith(".lib"):
+        if file.name.startswith("libmkl_rt.so"):
             return str(file.locate())
     return None
 
@@ -65,12 +64,10 @@ def gemm(name):
 
 
 def intel_cpu():
-    """Whether this machine's CPU is Intel's, where MKL's speed was measured."""
-    if sys.platform.startswith("linux"):
-        try:
-            with open("/proc/cpuinfo") as info:
-                return any(line.startswith("vendor_id") and "GenuineIntel" in line
-                           for line in info)
-        except OSError:
-            return False
-    return "GenuineIntel" in platform.processor()
+    """Whether this machine's CPU is Intel's, where MKL's speed was measured (read on Linux,
+    the only system the extra installs MKL on)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            return any(line.startswith("vendor_id") and "GenuineIntel" in line for line in info)
+    except OSError:
+        return False
