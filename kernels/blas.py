@@ -35,6 +35,7 @@ _SIGNATURE = types.void(*[types.intp] * 13)
 _NUMPY_NAMES = ("scipy_{}_64_", "{}_64_", "scipy_{}64_", "{}64_")
 
 
+@functools.cache  # asked for at import by choose, NARROW_SOURCE and the symbols alike
 def numpy_gemm(name):
     """C address of NumPy's own ILP64 `name` ("sgemm" or "dgemm"), or None if its BLAS has
     none. Looked up through NumPy's extension module, which links the BLAS it ships."""
